@@ -1,0 +1,1 @@
+//! Prometheus-compatible HTTP API encodings (query results as JSON).

@@ -1,0 +1,18 @@
+//! alertgate: a Prometheus-compatible rule evaluator and alert router.
+//!
+//! Data flows one way: ingest (`snapshot`, `datasource`) -> evaluate
+//! (`promql`, `rules`) -> alert state (`alerting`) -> route (`routing`) ->
+//! notify. Lower layers never import higher ones.
+
+pub mod alerting;
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod datasource;
+pub mod model;
+pub mod promql;
+pub mod promqltest;
+pub mod routing;
+pub mod rules;
+pub mod snapshot;
+pub mod template;

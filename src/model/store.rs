@@ -1,0 +1,169 @@
+//! The in-memory series store the embedded engine reads: series with sorted
+//! samples, and a postings index from label pair to series for fast selection.
+
+use super::{matcher::Matcher, Labels, Sample, Series};
+use std::collections::HashMap;
+
+#[derive(Debug, Default, Clone)]
+pub struct MemStore {
+    series: Vec<Series>,
+    by_labels: HashMap<Labels, usize>,
+    /// (label name, label value) -> ids of series having it, ascending.
+    postings: HashMap<(String, String), Vec<usize>>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AppendError {
+    #[error("out of order sample for {labels} at {t}")]
+    OutOfOrder { labels: String, t: i64 },
+}
+
+impl MemStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    fn series_id(&mut self, labels: &Labels) -> usize {
+        if let Some(&id) = self.by_labels.get(labels) {
+            return id;
+        }
+        let id = self.series.len();
+        for l in labels {
+            self.postings.entry((l.name.clone(), l.value.clone())).or_default().push(id);
+        }
+        self.by_labels.insert(labels.clone(), id);
+        self.series.push(Series { labels: labels.clone(), samples: Vec::new() });
+        id
+    }
+
+    /// Appends one sample. A sample at the same time as the last one replaces
+    /// it; an older one is rejected, like Prometheus's TSDB.
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        let id = self.series_id(labels);
+        let s = &mut self.series[id];
+        match s.samples.last_mut() {
+            Some(last) if last.t == t => last.v = v,
+            Some(last) if last.t > t => {
+                return Err(AppendError::OutOfOrder { labels: labels.to_string(), t });
+            }
+            _ => s.samples.push(Sample { t, v }),
+        }
+        Ok(())
+    }
+
+    /// Inserts a sample anywhere in time (used when merging snapshots that
+    /// may arrive in any order); replaces a sample at the same time.
+    pub fn insert(&mut self, labels: &Labels, t: i64, v: f64) {
+        let id = self.series_id(labels);
+        let s = &mut self.series[id].samples;
+        match s.binary_search_by(|x| x.t.cmp(&t)) {
+            Ok(i) => s[i].v = v,
+            Err(i) => s.insert(i, Sample { t, v }),
+        }
+    }
+
+    /// Replaces all samples of a series (test-script `load` semantics).
+    pub fn replace_series(&mut self, labels: &Labels, samples: Vec<Sample>) {
+        let id = self.series_id(labels);
+        self.series[id].samples = samples;
+    }
+
+    pub fn series(&self) -> &[Series] {
+        &self.series
+    }
+
+    /// All series matching every matcher, in id order. Equality matchers use
+    /// the postings index; the rest filter.
+    pub fn select(&self, matchers: &[Matcher]) -> Vec<&Series> {
+        let mut candidates: Option<Vec<usize>> = None;
+        for m in matchers {
+            if m.op == super::MatchOp::Equal && !m.value.is_empty() {
+                let ids = self
+                    .postings
+                    .get(&(m.name.clone(), m.value.clone()))
+                    .map(|v| v.as_slice())
+                    .unwrap_or(&[]);
+                candidates = Some(match candidates {
+                    None => ids.to_vec(),
+                    Some(c) => intersect(&c, ids),
+                });
+            }
+        }
+        let iter: Box<dyn Iterator<Item = usize>> = match candidates {
+            Some(c) => Box::new(c.into_iter()),
+            None => Box::new(0..self.series.len()),
+        };
+        iter.map(|id| &self.series[id])
+            .filter(|s| matchers.iter().all(|m| m.matches(&s.labels)))
+            .collect()
+    }
+
+    /// Label names present in the store, sorted.
+    pub fn label_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.postings.keys().map(|(n, _)| n.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+fn intersect(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MatchOp;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn select_uses_all_matchers() {
+        let mut s = MemStore::new();
+        s.append(&l(&[("__name__", "up"), ("job", "a")]), 0, 1.0).unwrap();
+        s.append(&l(&[("__name__", "up"), ("job", "b")]), 0, 0.0).unwrap();
+        s.append(&l(&[("__name__", "down"), ("job", "a")]), 0, 0.0).unwrap();
+        let m = vec![Matcher::equal("__name__", "up"), Matcher::new("job", MatchOp::NotEqual, "b").unwrap()];
+        let got = s.select(&m);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].labels.get("job"), Some("a"));
+    }
+
+    #[test]
+    fn out_of_order_rejected_same_time_replaced() {
+        let mut s = MemStore::new();
+        let lb = l(&[("__name__", "x")]);
+        s.append(&lb, 10, 1.0).unwrap();
+        s.append(&lb, 10, 2.0).unwrap();
+        assert!(s.append(&lb, 5, 1.0).is_err());
+        assert_eq!(s.series()[0].samples, vec![Sample { t: 10, v: 2.0 }]);
+    }
+}

@@ -1,0 +1,2 @@
+//! Alertmanager-compatible routing: configuration, route tree, grouping,
+//! inhibition, silences and time intervals.
