@@ -16,3 +16,4 @@ pub mod routing;
 pub mod rules;
 pub mod snapshot;
 pub mod template;
+pub mod yaml;

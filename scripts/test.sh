@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): installs what the tests need
+# when it is missing, then runs unit, integration and conformance tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Peers the integration tests compare against (Prometheus, promtool,
+# Alertmanager, amtool, VictoriaMetrics) from Debian sid into .peers/.
+bash scripts/fetch-peers.sh
+
+# SMTP server for the email tests.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+fi
+
+export PATH="$PWD/.peers/bin:$PATH"
+cargo build --locked --bins
+cargo test --locked --lib --test integration
+# Prometheus's own PromQL test scripts against the embedded engine; fails on
+# a regression against tests/conformance/baseline.txt.
+cargo test --locked --test conformance
