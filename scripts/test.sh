@@ -10,7 +10,7 @@ bash scripts/fetch-peers.sh
 
 # SMTP server for the email tests.
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
 fi
 
 export PATH="$PWD/.peers/bin:$PATH"

@@ -1,1 +1,4 @@
 
+mod rule_packs;
+mod prom_compare;
+mod cli_check;

@@ -1,2 +1,9 @@
 //! Alert lifecycle: inactive -> pending -> firing -> resolved, as a pure
 //! state transition, plus the persisted state store.
+
+pub mod serde_util;
+pub mod state;
+
+pub use state::{
+    step, Alert, AlertSpec, AlertState, Candidate, LimitExceeded, RuleState, Transition,
+};

@@ -1,11 +1,254 @@
-//! `alertgate check`.
+//! `alertgate check`: load rule files and snapshots, evaluate every group at
+//! one time, print what is firing and pending. Exit 0 when nothing fires, 1
+//! when something does, 2 on bad input or when any rule fails to evaluate (a
+//! failing rule must never look like "all clear").
 
-use clap::Args;
+use super::exit;
+use crate::alerting::serde_util::format_float;
+use crate::alerting::AlertState;
+use crate::datasource::EmbeddedQuerier;
+use crate::model::Labels;
+use crate::promql::Engine;
+use crate::rules::{self, AlertReport, ReplayOptions, ReplayReport, RuleEvalError};
+use crate::snapshot::{self, SnapshotSpec};
+use anyhow::{anyhow, Context};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// Rule files, directories (their *.yml/*.yaml) or globs; repeatable.
+    #[arg(long = "rules", value_name = "PATH", required = true, num_args = 1..)]
+    pub rules: Vec<String>,
+    /// Metric snapshots, `PATH` or `PATH@TIME`; repeatable.
+    #[arg(long = "snapshot", value_name = "PATH[@TIME]", num_args = 1..)]
+    pub snapshots: Vec<String>,
+    /// Evaluation time: RFC 3339 or Unix seconds (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Label added to every series of KPI JSON snapshots (`name=value`); repeatable.
+    #[arg(long = "label", value_name = "NAME=VALUE")]
+    pub labels: Vec<String>,
+    /// Interval of rule groups that set none.
+    #[arg(long = "eval-interval", value_name = "DURATION", default_value = "1m")]
+    pub eval_interval: String,
+    /// `$externalURL` in templates.
+    #[arg(long = "external-url", value_name = "URL", default_value = "")]
+    pub external_url: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
 
-pub fn run(_args: &CheckArgs) -> u8 {
-    eprintln!("alertgate: check is not implemented yet");
-    super::exit::BAD_INPUT
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: &CheckArgs) -> u8 {
+    let files = match rules::load_paths(&args.rules) {
+        Ok(f) => f,
+        Err(e) => {
+            for p in &e.problems {
+                eprintln!("{p}");
+            }
+            return exit::BAD_INPUT;
+        }
+    };
+    let report = match evaluate(args, &files) {
+        Ok(r) => r,
+        Err(e) => return exit::bad_input(&e),
+    };
+    match args.format {
+        Format::Text => print!("{}", render_text(&report)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render_json(&report)).unwrap_or_default()
+        ),
+    }
+    for e in &report.errors {
+        eprintln!("alertgate: error: {}", eval_error_line(e));
+    }
+    if !report.errors.is_empty() {
+        exit::BAD_INPUT
+    } else if report.firing().next().is_some() {
+        exit::BREACH
+    } else {
+        exit::OK
+    }
+}
+
+fn evaluate(args: &CheckArgs, files: &[rules::RuleFile]) -> anyhow::Result<ReplayReport> {
+    let at = match &args.at {
+        Some(s) => crate::model::time::parse_time(s).with_context(|| "--at")?,
+        None => crate::clock::now_ms(),
+    };
+    let interval = rules::parse_duration_ms(&args.eval_interval)
+        .map_err(|e| anyhow!("--eval-interval: {e}"))?;
+    if interval <= 0 {
+        return Err(anyhow!("--eval-interval: must be greater than zero"));
+    }
+    let specs = args
+        .snapshots
+        .iter()
+        .map(|s| SnapshotSpec::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let extra = snapshot::parse_label_args(&args.labels)?;
+    let store = snapshot::load(&specs, at, &extra)?;
+    let ds = EmbeddedQuerier::new(store, Engine::default());
+    let opts = ReplayOptions {
+        default_interval_ms: interval,
+        external_labels: Labels::new(),
+        external_url: args.external_url.clone(),
+    };
+    Ok(rules::replay(files, &ds, at, &opts))
+}
+
+fn eval_error_line(e: &RuleEvalError) -> String {
+    format!(
+        "{}: group {:?}: rule {:?}: evaluation at {} failed: {}",
+        e.file,
+        e.group,
+        e.rule,
+        rfc3339(e.at),
+        e.message.replace('\n', " ")
+    )
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Prometheus's duration notation (`1h5m`, `30s`, `0s`).
+pub fn format_duration_ms(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut rest = ms.unsigned_abs();
+    let mut out = String::new();
+    if ms < 0 {
+        out.push('-');
+    }
+    for (unit, size) in [
+        ("y", 365 * 86_400_000u64),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// Labels without `alertname`, which is printed as the name.
+fn alert_labels(a: &AlertReport) -> Labels {
+    let mut l = a.alert.labels.clone();
+    l.remove(rules::eval::ALERT_NAME);
+    l
+}
+
+fn render_text(r: &ReplayReport) -> String {
+    let mut out = String::new();
+    for a in &r.alerts {
+        let state = match a.alert.state {
+            AlertState::Firing => "FIRING ",
+            _ => "PENDING",
+        };
+        let labels = alert_labels(a);
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            labels.to_string()
+        };
+        out.push_str(&format!(
+            "{state} {}{labels} value={}",
+            a.rule,
+            format_float(a.alert.value)
+        ));
+        if let Some(left) = a.for_remaining_ms(r.evaluated_at) {
+            out.push_str(&format!(" (for {} left)", format_duration_ms(left)));
+        }
+        out.push('\n');
+        for (k, v) in &a.alert.annotations {
+            out.push_str(&format!("    {k}: {}\n", v.replace('\n', "\n      ")));
+        }
+    }
+    let firing = r.firing().count();
+    let pending = r.alerts.len() - firing;
+    out.push_str(&format!(
+        "{firing} firing, {pending} pending at {}{}\n",
+        rfc3339(r.evaluated_at),
+        if r.errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {} rule errors", r.errors.len())
+        }
+    ));
+    out
+}
+
+/// The JSON document of `check --format json`; its shape is documented in
+/// the README and must stay stable.
+pub fn render_json(r: &ReplayReport) -> Value {
+    let alerts: Vec<Value> = r
+        .alerts
+        .iter()
+        .map(|a| {
+            let labels: serde_json::Map<String, Value> =
+                a.alert.labels.iter().map(|l| (l.name.clone(), Value::String(l.value.clone()))).collect();
+            json!({
+                "name": a.rule,
+                "state": a.alert.state.as_str(),
+                "labels": labels,
+                "annotations": a.alert.annotations,
+                "value": format_float(a.alert.value),
+                "active_at": rfc3339(a.alert.active_at),
+                "for_remaining_seconds": a.for_remaining_ms(r.evaluated_at).map(|ms| ms as f64 / 1000.0),
+                "group": a.group,
+                "file": a.file,
+            })
+        })
+        .collect();
+    let errors: Vec<Value> = r
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "file": e.file,
+                "group": e.group,
+                "rule": e.rule,
+                "at": rfc3339(e.at),
+                "error": e.message,
+            })
+        })
+        .collect();
+    let firing = r.firing().count();
+    json!({
+        "evaluated_at": rfc3339(r.evaluated_at),
+        "firing": firing,
+        "pending": r.alerts.len() - firing,
+        "alerts": alerts,
+        "rule_errors": errors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_like_prometheus() {
+        assert_eq!(format_duration_ms(0), "0s");
+        assert_eq!(format_duration_ms(180_000), "3m");
+        assert_eq!(format_duration_ms(90_500), "1m30s500ms");
+        assert_eq!(format_duration_ms(86_400_000 + 3_600_000), "1d1h");
+    }
 }

@@ -1,2 +1,8 @@
 //! Where query results come from: the `Querier` seam, with the embedded
 //! engine over snapshots and (later) a Prometheus HTTP client behind it.
+
+pub mod embedded;
+pub mod querier;
+
+pub use embedded::EmbeddedQuerier;
+pub use querier::{Appender, Querier, QueryError};

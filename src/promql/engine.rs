@@ -1,8 +1,21 @@
-//! Expression evaluation.
+//! Expression evaluation: the query entry points ([`Engine::instant`],
+//! [`Engine::range`]) and the evaluator that walks the `promql-parser` AST.
+//!
+//! A range query is evaluated as one instant evaluation per step. That is
+//! simpler than Prometheus's column-wise evaluator and gives the same results:
+//! every PromQL node's value at a step depends only on that step's time (the
+//! `@` modifier pins selectors to absolute times either way).
+//! Semantics follow Prometheus 3.5 `promql/engine.go`.
 
-use super::value::{EvalError, QueryOutput};
-use crate::model::MemStore;
-use promql_parser::parser::Expr;
+use super::functions::{self, FnCtx};
+use super::selector;
+use super::value::{Annotations, EvalError, Matrix, QueryOutput, QueryValue, RangeSeries, VSample, Value};
+use crate::model::{Labels, MemStore, Sample, Series};
+use promql_parser::parser::token::{T_LIMITK, T_LIMIT_RATIO};
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{Expr, SubqueryExpr, VectorSelector};
+use std::collections::HashMap;
+use std::rc::Rc;
 
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -35,25 +48,348 @@ pub struct Engine {
     pub opts: EngineOptions,
 }
 
+/// The error Prometheus raises when a result holds two series with one label set.
+pub(crate) const DUPLICATE_LABELSET: &str = "vector cannot contain metrics with the same labelset";
+
+/// Functions that Prometheus 3.5 only accepts with
+/// `--enable-feature=promql-experimental-functions`.
+const EXPERIMENTAL_FUNCTIONS: &[&str] = &[
+    "double_exponential_smoothing",
+    "info",
+    "mad_over_time",
+    "sort_by_label",
+    "sort_by_label_desc",
+    "ts_of_last_over_time",
+    "ts_of_max_over_time",
+    "ts_of_min_over_time",
+];
+
 impl Engine {
     pub fn new(opts: EngineOptions) -> Self {
         Engine { opts }
     }
 
     /// Evaluates `expr` at time `t` (ms).
-    pub fn instant(&self, _store: &MemStore, _expr: &Expr, _t: i64) -> Result<QueryOutput, EvalError> {
-        Err(EvalError::Unsupported("engine not implemented yet".into()))
+    pub fn instant(&self, store: &MemStore, expr: &Expr, t: i64) -> Result<QueryOutput, EvalError> {
+        self.check_features(expr)?;
+        let mut ev = Evaluator::new(store, &self.opts, t, t);
+        let value = ev.eval(expr, t)?;
+        let value = match value {
+            Value::Scalar(v) => QueryValue::Scalar { t, v },
+            Value::String(s) => QueryValue::String { t, s },
+            Value::Vector(v) => QueryValue::Vector(finish_vector(v)?),
+            Value::Matrix(m) => QueryValue::Matrix(finish_matrix(m.series)?),
+        };
+        Ok(QueryOutput { value, annotations: ev.annotations })
     }
 
     /// Evaluates `expr` at every step from `start` to `end` inclusive (ms).
     pub fn range(
         &self,
-        _store: &MemStore,
-        _expr: &Expr,
-        _start: i64,
-        _end: i64,
-        _step: i64,
+        store: &MemStore,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
     ) -> Result<QueryOutput, EvalError> {
-        Err(EvalError::Unsupported("engine not implemented yet".into()))
+        self.check_features(expr)?;
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            other => {
+                let name = match other {
+                    ValueType::Matrix => "range vector",
+                    ValueType::String => "string",
+                    _ => "scalar",
+                };
+                return Err(EvalError::Execution(format!(
+                    "invalid expression type \"{name}\" for range query, must be Scalar or instant Vector"
+                )));
+            }
+        }
+        if step <= 0 {
+            return Err(EvalError::Execution(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        let mut ev = Evaluator::new(store, &self.opts, start, end);
+        let mut acc = StepAccumulator::default();
+        let mut t = start;
+        while t <= end {
+            match ev.eval(expr, t)? {
+                Value::Scalar(v) => acc.push(Labels::new(), false, t, v)?,
+                Value::Vector(samples) => {
+                    for s in samples {
+                        acc.push(s.labels, s.drop_name, t, s.v)?;
+                    }
+                }
+                _ => return Err(EvalError::Execution("unexpected value type in range query".into())),
+            }
+            t += step;
+        }
+        let series = finish_matrix(acc.series)?;
+        Ok(QueryOutput { value: QueryValue::Matrix(series), annotations: ev.annotations })
+    }
+
+    /// Rejects what Prometheus's parser rejects when a feature is off.
+    fn check_features(&self, expr: &Expr) -> Result<(), EvalError> {
+        if self.opts.experimental_functions {
+            return Ok(());
+        }
+        walk(expr, &mut |e| match e {
+            Expr::Aggregate(a) if matches!(a.op.id(), T_LIMITK | T_LIMIT_RATIO) => Err(EvalError::Execution(format!(
+                "{}() is experimental and must be enabled with --enable-feature=promql-experimental-functions",
+                a.op
+            ))),
+            Expr::Call(c) if c.func.experimental || EXPERIMENTAL_FUNCTIONS.contains(&c.func.name) => {
+                Err(EvalError::Execution(format!(
+                    "function \"{}\" is not enabled; enable it with --enable-feature=promql-experimental-functions",
+                    c.func.name
+                )))
+            }
+            _ => Ok(()),
+        })
+    }
+}
+
+/// Calls `f` on every node of `expr`, parents first.
+fn walk(expr: &Expr, f: &mut dyn FnMut(&Expr) -> Result<(), EvalError>) -> Result<(), EvalError> {
+    f(expr)?;
+    match expr {
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                walk(p, f)?;
+            }
+            walk(&a.expr, f)
+        }
+        Expr::Unary(u) => walk(&u.expr, f),
+        Expr::Binary(b) => {
+            walk(&b.lhs, f)?;
+            walk(&b.rhs, f)
+        }
+        Expr::Paren(p) => walk(&p.expr, f),
+        Expr::Subquery(s) => walk(&s.expr, f),
+        Expr::Call(c) => c.args.args.iter().try_for_each(|a| walk(a, f)),
+        _ => Ok(()),
+    }
+}
+
+/// Collects the per-step vectors of a range query (or subquery) into series.
+#[derive(Default)]
+struct StepAccumulator {
+    index: HashMap<Labels, usize>,
+    series: Vec<RangeSeries>,
+}
+
+impl StepAccumulator {
+    fn push(&mut self, labels: Labels, drop_name: bool, t: i64, v: f64) -> Result<(), EvalError> {
+        match self.index.get(&labels) {
+            Some(&i) => {
+                let s = &mut self.series[i];
+                // Two samples with one label set at one step.
+                if s.points.last().is_some_and(|p| p.t == t) {
+                    return Err(EvalError::Execution(DUPLICATE_LABELSET.into()));
+                }
+                s.points.push(Sample { t, v });
+            }
+            None => {
+                self.index.insert(labels.clone(), self.series.len());
+                self.series.push(RangeSeries { labels, points: vec![Sample { t, v }], drop_name });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies delayed name removal to an instant vector result and checks that
+/// label sets stay unique.
+fn finish_vector(v: Vec<VSample>) -> Result<Vec<(Labels, f64)>, EvalError> {
+    let out: Vec<(Labels, f64)> = v
+        .into_iter()
+        .map(|s| (if s.drop_name { s.labels.without_metric_name() } else { s.labels }, s.v))
+        .collect();
+    if out.len() > 1 {
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        for (l, _) in &out {
+            if !seen.insert(l) {
+                return Err(EvalError::Execution(DUPLICATE_LABELSET.into()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Applies delayed name removal to a matrix result, checks that label sets
+/// stay unique and sorts the series by labels, as Prometheus does.
+fn finish_matrix(series: Vec<RangeSeries>) -> Result<Vec<RangeSeries>, EvalError> {
+    let mut out: Vec<RangeSeries> = series
+        .into_iter()
+        .map(|mut s| {
+            if s.drop_name {
+                s.labels = s.labels.without_metric_name();
+                s.drop_name = false;
+            }
+            s
+        })
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    if out.windows(2).any(|w| w[0].labels == w[1].labels) {
+        return Err(EvalError::Execution(DUPLICATE_LABELSET.into()));
+    }
+    Ok(out)
+}
+
+/// State of one query evaluation.
+pub(crate) struct Evaluator<'a> {
+    pub(crate) store: &'a MemStore,
+    pub(crate) opts: &'a EngineOptions,
+    /// Bounds of the query (`@ start()` / `@ end()`); equal for instant queries.
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) annotations: Annotations,
+    /// Selected series per selector node, so a range query or subquery looks
+    /// series up once rather than at every step.
+    selections: HashMap<*const VectorSelector, Rc<Vec<&'a Series>>>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub(crate) fn new(store: &'a MemStore, opts: &'a EngineOptions, start: i64, end: i64) -> Self {
+        Evaluator { store, opts, start, end, annotations: Annotations::default(), selections: HashMap::new() }
+    }
+
+    /// Evaluates `expr` at time `t`.
+    pub(crate) fn eval(&mut self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+        let v = self.eval_node(expr, t)?;
+        if !self.opts.delayed_name_removal {
+            return Ok(drop_names_now(v));
+        }
+        Ok(v)
+    }
+
+    fn eval_node(&mut self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
+            Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, t),
+            Expr::Unary(u) => match self.eval(&u.expr, t)? {
+                Value::Scalar(v) => Ok(Value::Scalar(-v)),
+                Value::Vector(mut vs) => {
+                    for s in &mut vs {
+                        s.v = -s.v;
+                        s.t = t;
+                        s.drop_name = true;
+                    }
+                    Ok(Value::Vector(vs))
+                }
+                _ => Err(EvalError::Execution(
+                    "unary expression only allowed on expressions of type scalar or instant vector".into(),
+                )),
+            },
+            Expr::Binary(b) => super::binary::eval_binary(self, b, t),
+            Expr::Aggregate(a) => super::aggregate::eval_aggregate(self, a, t),
+            Expr::VectorSelector(vs) => {
+                let series = self.selection(vs)?;
+                let ref_t = selector::at_ms(&vs.at, self.start, self.end).unwrap_or(t) - selector::offset_ms(&vs.offset);
+                let out = selector::instant_vector(&series, ref_t, self.opts.lookback_delta_ms);
+                self.check_samples(out.len())?;
+                Ok(Value::Vector(out))
+            }
+            Expr::MatrixSelector(ms) => {
+                let series = self.selection(&ms.vs)?;
+                let ref_t =
+                    selector::at_ms(&ms.vs.at, self.start, self.end).unwrap_or(t) - selector::offset_ms(&ms.vs.offset);
+                let range = selector::duration_ms(&ms.range);
+                let out = selector::range_vector(&series, ref_t, range);
+                self.check_samples(out.iter().map(|s| s.points.len()).sum())?;
+                Ok(Value::Matrix(Matrix { series: out, range_start: ref_t - range, range_end: ref_t }))
+            }
+            Expr::Subquery(sq) => Ok(Value::Matrix(self.subquery(sq, t)?)),
+            Expr::Call(c) => {
+                let mut args = Vec::with_capacity(c.args.args.len());
+                for a in &c.args.args {
+                    args.push(self.eval(a, t)?);
+                }
+                let mut ctx = FnCtx { t, arg_exprs: &c.args.args, annotations: &mut self.annotations };
+                functions::call(c.func.name, args, &mut ctx)
+            }
+            Expr::Extension(_) => Err(EvalError::Unsupported("extension expressions".into())),
+        }
+    }
+
+    fn check_samples(&self, n: usize) -> Result<(), EvalError> {
+        if n > self.opts.max_samples {
+            return Err(EvalError::TooManySamples);
+        }
+        Ok(())
+    }
+
+    /// The series a selector matches, looked up once per query.
+    fn selection(&mut self, vs: &VectorSelector) -> Result<Rc<Vec<&'a Series>>, EvalError> {
+        let key = vs as *const VectorSelector;
+        if let Some(s) = self.selections.get(&key) {
+            return Ok(Rc::clone(s));
+        }
+        let groups = selector::convert_matchers(vs)?;
+        let sel = Rc::new(selector::select(self.store, &groups));
+        self.selections.insert(key, Rc::clone(&sel));
+        Ok(sel)
+    }
+
+    /// Evaluates a subquery at `t`: the inner expression at every multiple of
+    /// the step (counted from the epoch) in `(t - offset - range, t - offset]`.
+    fn subquery(&mut self, sq: &SubqueryExpr, t: i64) -> Result<Matrix, EvalError> {
+        let ref_t = selector::at_ms(&sq.at, self.start, self.end).unwrap_or(t) - selector::offset_ms(&sq.offset);
+        let range = selector::duration_ms(&sq.range);
+        let step = sq.step.as_ref().map(selector::duration_ms).unwrap_or(self.opts.default_subquery_step_ms);
+        if step <= 0 {
+            return Err(EvalError::Execution("subquery step must be positive".into()));
+        }
+        let mint = ref_t - range;
+        // Go's truncating division, as in Prometheus.
+        let mut ts = step * (mint / step);
+        if ts <= mint {
+            ts += step;
+        }
+        let mut acc = StepAccumulator::default();
+        let mut total = 0usize;
+        while ts <= ref_t {
+            match self.eval(&sq.expr, ts)? {
+                Value::Vector(samples) => {
+                    total += samples.len();
+                    for s in samples {
+                        acc.push(s.labels, s.drop_name, ts, s.v)?;
+                    }
+                }
+                Value::Scalar(v) => acc.push(Labels::new(), false, ts, v)?,
+                _ => return Err(EvalError::Execution("subquery is only allowed on instant vector".into())),
+            }
+            self.check_samples(total)?;
+            ts += step;
+        }
+        Ok(Matrix { series: acc.series, range_start: mint, range_end: ref_t })
+    }
+}
+
+/// Immediate name removal, used when delayed removal is off.
+fn drop_names_now(v: Value) -> Value {
+    match v {
+        Value::Vector(mut vs) => {
+            for s in &mut vs {
+                if s.drop_name {
+                    s.labels = s.labels.without_metric_name();
+                    s.drop_name = false;
+                }
+            }
+            Value::Vector(vs)
+        }
+        Value::Matrix(mut m) => {
+            for s in &mut m.series {
+                if s.drop_name {
+                    s.labels = s.labels.without_metric_name();
+                    s.drop_name = false;
+                }
+            }
+            Value::Matrix(m)
+        }
+        other => other,
     }
 }

@@ -2,9 +2,19 @@
 //! [`MemStore`](crate::model::MemStore) with Prometheus 3 semantics.
 //! Imports only `crate::model`.
 
+mod aggregate;
+mod aggregate_k;
+mod binary;
 pub mod engine;
 pub mod functions;
+mod gofmt;
+mod selector;
+#[cfg(test)]
+mod script_driver;
+#[cfg(test)]
+mod tests;
 pub mod value;
+mod xxhash;
 
 pub use engine::{Engine, EngineOptions};
 pub use value::{Annotations, EvalError, QueryOutput, QueryValue, RangeSeries, VSample};

@@ -1,0 +1,239 @@
+//! Loading snapshot files and directories into a [`MemStore`]: format
+//! detection, the snapshot time, `--label` labels and duplicate checks.
+
+use super::exposition::{self, Format};
+use super::json::{self, JsonError};
+use super::{SnapshotError, SnapshotSpec};
+use crate::model::{Labels, MemStore, Timestamp};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The format of one snapshot file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotFormat {
+    Text,
+    OpenMetrics,
+    Json,
+}
+
+/// Decides a file's format: the extension first (`.json`; `.om`,
+/// `.openmetrics`), then the content (a leading `{` or `[` is JSON, a
+/// `# EOF` line is OpenMetrics), else the Prometheus text format.
+pub fn detect_format(path: &Path, content: &str) -> SnapshotFormat {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("json") => return SnapshotFormat::Json,
+        Some("om" | "openmetrics") => return SnapshotFormat::OpenMetrics,
+        Some("prom" | "txt") => {}
+        _ if content.trim_start().starts_with(['{', '[']) => return SnapshotFormat::Json,
+        _ => {}
+    }
+    if content.lines().any(|l| l.trim_end_matches('\r') == "# EOF") {
+        SnapshotFormat::OpenMetrics
+    } else {
+        SnapshotFormat::Text
+    }
+}
+
+/// Loads every snapshot into a new store. Samples without a timestamp are
+/// taken at their spec's time, else at `default_at`.
+pub fn load(specs: &[SnapshotSpec], default_at: Timestamp, extra_labels: &Labels) -> Result<MemStore, SnapshotError> {
+    let mut store = MemStore::new();
+    load_into(&mut store, specs, default_at, extra_labels)?;
+    Ok(store)
+}
+
+/// Like [`load`], adding to an existing store. A sample at the same series
+/// and time as one already loaded from an earlier file replaces it.
+pub fn load_into(
+    store: &mut MemStore,
+    specs: &[SnapshotSpec],
+    default_at: Timestamp,
+    extra_labels: &Labels,
+) -> Result<(), SnapshotError> {
+    for spec in specs {
+        let at = spec.at.unwrap_or(default_at);
+        for file in files_of(&spec.path)? {
+            let content = std::fs::read_to_string(&file).map_err(|e| io_err(&file, &e))?;
+            for (labels, t, v) in parse_file(&file, &content, at, extra_labels)? {
+                store.insert(&labels, t, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses one file's content into `(labels, t, v)`, checking that no series
+/// has two samples at one time. `path` is used for format detection and
+/// error messages only.
+pub fn parse_file(
+    path: &Path,
+    content: &str,
+    at: Timestamp,
+    extra_labels: &Labels,
+) -> Result<Vec<(Labels, Timestamp, f64)>, SnapshotError> {
+    let shown = path.display().to_string();
+    // (labels, t, v, line)
+    let raw: Vec<(Labels, Option<Timestamp>, f64, Option<usize>)> = match detect_format(path, content) {
+        SnapshotFormat::Json => json::parse(content)
+            .map_err(|e| match e {
+                JsonError::Syntax { line, col, msg } => {
+                    SnapshotError::Syntax { path: shown.clone(), line, msg: format!("column {col}: invalid JSON: {msg}") }
+                }
+                JsonError::Shape(msg) => SnapshotError::Invalid { path: shown.clone(), msg },
+            })?
+            .into_iter()
+            .map(|s| (s.labels, s.t, s.v, None))
+            .collect(),
+        f => {
+            let format = if f == SnapshotFormat::OpenMetrics { Format::OpenMetrics } else { Format::Text };
+            exposition::parse(content, format)
+                .map_err(|e| SnapshotError::Syntax { path: shown.clone(), line: e.line, msg: e.msg })?
+                .into_iter()
+                .map(|s| (s.labels, s.t, s.v, Some(s.line)))
+                .collect()
+        }
+    };
+    let mut seen: HashMap<(Labels, Timestamp), Option<usize>> = HashMap::with_capacity(raw.len());
+    let mut out = Vec::with_capacity(raw.len());
+    for (mut labels, t, v, line) in raw {
+        // Like Prometheus's external labels: data that has the label keeps it.
+        for l in extra_labels {
+            if !labels.contains(&l.name) {
+                labels.set(l.name.clone(), l.value.clone());
+            }
+        }
+        let t = t.unwrap_or(at);
+        if let Some(first) = seen.insert((labels.clone(), t), line) {
+            let msg = match first {
+                Some(n) => format!("duplicate sample for {labels} at {t} (first on line {n})"),
+                None => format!("duplicate sample for {labels} at {t}"),
+            };
+            return Err(match line {
+                Some(line) => SnapshotError::Syntax { path: shown, line, msg },
+                None => SnapshotError::Invalid { path: shown, msg },
+            });
+        }
+        out.push((labels, t, v));
+    }
+    Ok(out)
+}
+
+/// The files a spec names: the file itself, or the regular files directly
+/// inside a directory, sorted by name, skipping hidden ones (editor swap
+/// files and the like).
+fn files_of(path: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_err(path, &e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(|e| io_err(path, &e))? {
+        let entry = entry.map_err(|e| io_err(path, &e))?;
+        let p = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && std::fs::metadata(&p).map(|m| m.is_file()).unwrap_or(false) {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(SnapshotError::Invalid {
+            path: path.display().to_string(),
+            msg: "directory holds no snapshot files".into(),
+        });
+    }
+    Ok(files)
+}
+
+fn io_err(path: &Path, e: &std::io::Error) -> SnapshotError {
+    SnapshotError::Io { path: path.display().to_string(), msg: e.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_detection() {
+        let p = Path::new;
+        assert_eq!(detect_format(p("a.json"), "x"), SnapshotFormat::Json);
+        assert_eq!(detect_format(p("a"), "  {\"a\": 1}"), SnapshotFormat::Json);
+        assert_eq!(detect_format(p("a.om"), "up 1\n"), SnapshotFormat::OpenMetrics);
+        assert_eq!(detect_format(p("a.openmetrics"), "up 1\n"), SnapshotFormat::OpenMetrics);
+        assert_eq!(detect_format(p("scrape"), "up 1\n# EOF\n"), SnapshotFormat::OpenMetrics);
+        assert_eq!(detect_format(p("a.prom"), "up 1\n"), SnapshotFormat::Text);
+        // A UTF-8 metric name can start a text line with `{`.
+        assert_eq!(detect_format(p("a.prom"), "{\"my.metric\"} 1\n"), SnapshotFormat::Text);
+    }
+
+    #[test]
+    fn untimed_samples_take_the_snapshot_time_and_extra_labels() {
+        let extra = Labels::from_pairs([("tenant", "acme"), ("job", "ignored")]);
+        let got = parse_file(Path::new("a.prom"), "up{job=\"api\"} 1\nx 2 1000\n", 5000, &extra).unwrap();
+        let got: Vec<(String, i64, f64)> = got.into_iter().map(|(l, t, v)| (l.to_string(), t, v)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (r#"up{job="api", tenant="acme"}"#.into(), 5000, 1.0),
+                (r#"x{job="ignored", tenant="acme"}"#.into(), 1000, 2.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_sample_in_one_file_is_an_error() {
+        let e = parse_file(Path::new("a.prom"), "up 1\n\nup 2\n", 0, &Labels::new()).unwrap_err();
+        assert_eq!(e.to_string(), "a.prom:3: duplicate sample for up at 0 (first on line 1)");
+        // Same series at different times is a history, not a duplicate.
+        let om = "a_total 1 10\na_total 2 20\n# EOF\n";
+        assert_eq!(parse_file(Path::new("a.om"), om, 0, &Labels::new()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn json_errors_name_the_file() {
+        let e = parse_file(Path::new("k.json"), "{\"a\": 1,\n \"b\": }", 0, &Labels::new()).unwrap_err();
+        assert_eq!(e.to_string(), "k.json:2: column 7: invalid JSON: expected value");
+        let e = parse_file(Path::new("k.json"), "[1]", 0, &Labels::new()).unwrap_err();
+        assert!(e.to_string().starts_with("k.json: expected a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn directories_load_sorted_and_later_files_win() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.prom"), "x 2\n").unwrap();
+        std::fs::write(dir.path().join("a.prom"), "x 1\ny 1\n").unwrap();
+        std::fs::write(dir.path().join(".a.prom.swp"), "garbage{").unwrap();
+        let spec = SnapshotSpec::new(dir.path());
+        let store = load(&[spec], 1000, &Labels::new()).unwrap();
+        let x = store.series().iter().find(|s| s.labels.metric_name() == Some("x")).unwrap();
+        assert_eq!(x.samples, vec![crate::model::Sample { t: 1000, v: 2.0 }]);
+
+        let empty = tempfile::tempdir().unwrap();
+        let e = load(&[SnapshotSpec::new(empty.path())], 0, &Labels::new()).unwrap_err();
+        assert!(e.to_string().ends_with(": directory holds no snapshot files"), "{e}");
+    }
+
+    #[test]
+    fn plain_scrapes_at_different_times_make_a_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("t0.prom");
+        let b = dir.path().join("t1.prom");
+        std::fs::write(&a, "# TYPE req_total counter\nreq_total 10\n").unwrap();
+        std::fs::write(&b, "# TYPE req_total counter\nreq_total 70\n").unwrap();
+        let specs = [
+            SnapshotSpec::parse(&format!("{}@1700000060", b.display())).unwrap(),
+            SnapshotSpec::parse(&format!("{}@1700000000", a.display())).unwrap(),
+        ];
+        let store = load(&specs, 0, &Labels::new()).unwrap();
+        assert_eq!(store.len(), 1);
+        let ts: Vec<(i64, f64)> = store.series()[0].samples.iter().map(|s| (s.t, s.v)).collect();
+        assert_eq!(ts, vec![(1_700_000_000_000, 10.0), (1_700_000_060_000, 70.0)]);
+    }
+
+    #[test]
+    fn missing_file() {
+        let e = load(&[SnapshotSpec::new("/nonexistent/x.prom")], 0, &Labels::new()).unwrap_err();
+        assert!(e.to_string().starts_with("/nonexistent/x.prom: "), "{e}");
+    }
+}
