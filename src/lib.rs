@@ -6,6 +6,7 @@
 
 pub mod alerting;
 pub mod api;
+pub mod canary;
 pub mod cli;
 pub mod clock;
 pub mod datasource;

@@ -330,3 +330,123 @@ fn a_failing_rule_is_bad_input_not_all_clear() {
         "{stderr}"
     );
 }
+
+/// Our replay decides "firing" as `promtool test rules` does: for several
+/// evaluation times, the firing alerts `check` reports (labels and rendered
+/// annotations) become the expectations of a promtool unit test over the
+/// same data, which promtool must pass.
+#[test]
+fn firing_alerts_match_promtool_test_rules() {
+    let Some(pt) = promtool() else { return };
+    let d = scenario();
+    let mut tests = String::new();
+    let mut firing_somewhere = 0;
+    for minutes in [0, 1, 4, 5, 6, 7, 9, 10] {
+        let at = (minutes * 60).to_string();
+        let out = alertgate(
+            d.path(),
+            &[
+                "--rules",
+                "rules.yml",
+                "--snapshot",
+                "data.prom",
+                "--at",
+                &at,
+                "--format",
+                "json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        for name in ["HighErrorRatio", "NewlyBroken", "AllFine"] {
+            tests.push_str(&format!(
+                "      - eval_time: {minutes}m\n        alertname: {name}\n        exp_alerts:\n"
+            ));
+            let mut n = 0;
+            for a in v["alerts"].as_array().unwrap() {
+                if a["name"] != name || a["state"] != "firing" {
+                    continue;
+                }
+                n += 1;
+                // JSON strings are valid YAML flow scalars.
+                let labels = a["labels"].as_object().unwrap();
+                let labels: Vec<String> = labels
+                    .iter()
+                    .filter(|(k, _)| *k != "alertname")
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                let ann: Vec<String> = a["annotations"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                tests.push_str(&format!(
+                    "          - exp_labels: {{{}}}\n            exp_annotations: {{{}}}\n",
+                    labels.join(", "),
+                    ann.join(", ")
+                ));
+            }
+            if n == 0 {
+                tests.push_str("          []\n");
+            }
+            firing_somewhere += n;
+        }
+    }
+    assert!(
+        firing_somewhere > 0,
+        "the scenario should fire at some time"
+    );
+    let unit = format!(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n      - series: 'errors_total{{job=\"api\"}}'\n        values: '20x10'\n      - series: 'requests_total{{job=\"api\"}}'\n        values: '100x10'\n      - series: 'broken{{job=\"db\"}}'\n        values: '0x6 1x3'\n    alert_rule_test:\n{tests}"
+    );
+    std::fs::write(d.path().join("unit.yml"), &unit).unwrap();
+    let out = Command::new(pt)
+        .current_dir(d.path())
+        .args(["test", "rules", "unit.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "promtool disagrees:\n{}\n{}\n{unit}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn experimental_functions_need_enable_feature_like_promtool() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("r.yml"),
+        "groups:\n  - name: g\n    rules:\n      - record: sorted\n        expr: sort_by_label(up, \"job\")\n",
+    )
+    .unwrap();
+    let out = alertgate(d.path(), &["--rules", "r.yml", "--at", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("r.yml:5:15: rules/invalid-expr:"),
+        "{stderr}"
+    );
+    let out = alertgate(
+        d.path(),
+        &[
+            "--rules",
+            "r.yml",
+            "--at",
+            "0",
+            "--enable-feature",
+            "promql-experimental-functions",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(pt) = promtool() {
+        assert_eq!(promtool_check(&pt, &d.path().join("r.yml")), 1);
+    }
+}

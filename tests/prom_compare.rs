@@ -5,83 +5,18 @@
 //! `alertgate query EXPR --snapshot ... --at T --format json`: same label sets,
 //! values within 1e-9 relative.
 
+use crate::support::{http_get, peer, root, Prometheus};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
 /// The evaluation time of the examples (see examples/gen.py), as RFC 3339
 /// for alertgate and Unix seconds for Prometheus.
 const AT: &str = "2025-03-04T09:10:00Z";
 const AT_UNIX: i64 = 1_741_079_400;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A peer from `.peers/bin`; missing: a failure under `CI=true`, else a skip.
-fn peer(name: &str) -> Option<PathBuf> {
-    let p = root().join(".peers/bin").join(name);
-    if p.is_file() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "{} is missing (run scripts/fetch-peers.sh)",
-        p.display()
-    );
-    eprintln!(
-        "skipped: {} not found (run scripts/fetch-peers.sh)",
-        p.display()
-    );
-    None
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
-}
-
-/// A Prometheus process over one data directory, killed on drop.
-struct Prometheus {
-    child: Child,
-    port: u16,
-}
-
 impl Prometheus {
-    fn start(binary: &Path, data: &Path, dir: &Path) -> Prometheus {
-        let config = dir.join("prometheus.yml");
-        std::fs::write(&config, "scrape_configs: []\n").expect("write config");
-        let port = free_port();
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            // The examples are from 2025; keep every block whatever the date.
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus");
-        let mut prom = Prometheus { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if matches!(http_get(port, "/-/ready"), Ok((200, _))) {
-                return prom;
-            }
-            if let Ok(Some(status)) = prom.child.try_wait() {
-                panic!("prometheus exited early: {status}");
-            }
-            assert!(Instant::now() < deadline, "prometheus not ready after 60s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
     fn query(&self, expr: &str) -> Result<Vector, String> {
         let path = format!(
             "/api/v1/query?query={}&time={AT_UNIX}",
@@ -95,29 +30,6 @@ impl Prometheus {
         }
         parse_vector(&doc["data"])
     }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain HTTP/1.0 GET: the server answers without chunking and closes.
-fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n")?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_string()))
 }
 
 fn percent_encode(s: &str) -> String {
@@ -257,18 +169,7 @@ fn compare_example(
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let snapshot = root().join(format!("examples/{pack}/{example}.om"));
-    let out = Command::new(promtool)
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&snapshot)
-        .arg(&data)
-        .output()
-        .expect("run promtool");
-    assert!(
-        out.status.success(),
-        "promtool tsdb create-blocks-from openmetrics {}: {}",
-        snapshot.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::create_blocks(promtool, &snapshot, &data);
     let prom = Prometheus::start(prometheus, &data, dir.path());
     let mut problems = Vec::new();
     let mut non_empty = 0;

@@ -1,14 +1,27 @@
 //! JSON primitives written the way Prometheus's Go encoder writes them:
-//! strings escaped like `encoding/json` (HTML-safe), sample values as Go
-//! `strconv.FormatFloat(v, 'f', -1, 64)` strings, timestamps as seconds with
-//! millisecond precision.
+//! strings escaped like `encoding/json` (HTML-safe, except in labels),
+//! sample values as Go `strconv.FormatFloat` strings, timestamps as seconds
+//! with millisecond precision. Expected outputs in the tests were checked
+//! against a running Prometheus 3.5.
 
 use std::fmt::Write;
 
-/// Appends `s` as a JSON string, escaped like Go's `encoding/json` with
-/// HTML escaping on (jsoniter's standard-library-compatible config, which
-/// Prometheus uses): `<`, `>`, `&`, U+2028 and U+2029 become `\u` escapes.
+/// Appends `s` as a JSON string the way Go's `encoding/json` writes it with
+/// HTML escaping on, which is what Prometheus's reflection-based encoding
+/// (error messages, warnings, infos, string results) does: `<`, `>`, `&`,
+/// U+2028 and U+2029 become `\u` escapes.
 pub fn write_string(out: &mut String, s: &str) {
+    write_escaped(out, s, true);
+}
+
+/// Appends a label name or value as Prometheus's hand-written label encoder
+/// (jsoniter `Stream.WriteString`) writes it: like [`write_string`] but
+/// without the HTML escapes; non-ASCII is written as is.
+pub fn write_label_string(out: &mut String, s: &str) {
+    write_escaped(out, s, false);
+}
+
+fn write_escaped(out: &mut String, s: &str, html: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -17,7 +30,7 @@ pub fn write_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' if html => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c if (c as u32) < 0x20 => {
@@ -83,7 +96,11 @@ pub fn write_json_float(out: &mut String, v: f64) {
 /// seconds, then `.` and exactly three digits when there is a fraction
 /// (`1435781451.781`, `1435781451.780`, `1435781451`).
 pub fn write_timestamp(out: &mut String, t: i64) {
-    let (sign, t) = if t < 0 { ("-", t.unsigned_abs()) } else { ("", t as u64) };
+    let (sign, t) = if t < 0 {
+        ("-", t.unsigned_abs())
+    } else {
+        ("", t as u64)
+    };
     let (secs, ms) = (t / 1000, t % 1000);
     if ms == 0 {
         let _ = write!(out, "{sign}{secs}");
@@ -114,7 +131,10 @@ mod tests {
         assert_eq!(format_value(0.035), "0.035");
         assert_eq!(format_value(-0.0), "-0");
         assert_eq!(format_value(1e21), "1e+21");
-        assert_eq!(format_value(123456789012345678901.0), "123456789012345680000");
+        assert_eq!(
+            format_value(123456789012345678901.0),
+            "123456789012345680000"
+        );
         assert_eq!(format_value(1.5e-7), "1.5e-07");
         assert_eq!(format_value(1e-6), "0.000001");
         assert_eq!(format_go_f(1.5e-7), "0.00000015");
@@ -141,5 +161,17 @@ mod tests {
         assert_eq!(js("a\"b\\c\nd\te\r"), r#""a\"b\\c\nd\te\r""#);
         assert_eq!(js("<a&b>"), r#""\u003ca\u0026b\u003e""#);
         assert_eq!(js("\u{1}\u{2028}é"), "\"\\u0001\\u2028é\"");
+    }
+
+    /// Checked against Prometheus 3.5: `label_replace(vector(1), "x",
+    /// "\x01\x1f\t\r\b\f\u2028é<&", "", "")` answers with this label value.
+    #[test]
+    fn label_strings_like_prometheus_label_encoder() {
+        let mut s = String::new();
+        write_label_string(&mut s, "\u{1}\u{1f}\t\r\u{8}\u{c}\u{2028}é<&\"\n");
+        assert_eq!(
+            s,
+            "\"\\u0001\\u001f\\t\\r\\u0008\\u000c\u{2028}é<&\\\"\\n\""
+        );
     }
 }

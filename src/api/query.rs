@@ -3,7 +3,9 @@
 //! envelope. Field order and number formats follow Prometheus's
 //! web/api/v1 (`Response`, `QueryData`, json_codec.go).
 
-use super::json::{format_go_f, format_value, write_json_float, write_string, write_timestamp};
+use super::json::{
+    format_go_f, format_value, write_json_float, write_label_string, write_string, write_timestamp,
+};
 use crate::model::Labels;
 use crate::promql::{EvalError, QueryOutput, QueryValue};
 
@@ -56,12 +58,18 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into() }
+        ApiError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// A bad request parameter, worded like Prometheus's `invalidParamError`.
     pub fn invalid_param(param: &str, err: impl std::fmt::Display) -> Self {
-        ApiError::new(ErrorType::BadData, format!("invalid parameter \"{param}\": {err}"))
+        ApiError::new(
+            ErrorType::BadData,
+            format!("invalid parameter \"{param}\": {err}"),
+        )
     }
 
     /// A query that does not parse.
@@ -166,9 +174,9 @@ fn write_labels(s: &mut String, labels: &Labels) {
         if i > 0 {
             s.push(',');
         }
-        write_string(s, &l.name);
+        write_label_string(s, &l.name);
         s.push(':');
-        write_string(s, &l.value);
+        write_label_string(s, &l.value);
     }
     s.push('}');
 }
@@ -206,7 +214,10 @@ mod tests {
     use crate::promql::{Annotations, RangeSeries};
 
     fn out(value: QueryValue) -> QueryOutput {
-        QueryOutput { value, annotations: Annotations::default() }
+        QueryOutput {
+            value,
+            annotations: Annotations::default(),
+        }
     }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
@@ -216,7 +227,14 @@ mod tests {
     #[test]
     fn vector_body() {
         let v = out(QueryValue::Vector(vec![
-            (l(&[("__name__", "up"), ("job", "prometheus"), ("instance", "localhost:9090")]), 1.0),
+            (
+                l(&[
+                    ("__name__", "up"),
+                    ("job", "prometheus"),
+                    ("instance", "localhost:9090"),
+                ]),
+                1.0,
+            ),
             (l(&[("job", "node")]), f64::NAN),
         ]));
         assert_eq!(
@@ -234,25 +252,41 @@ mod tests {
         let m = out(QueryValue::Matrix(vec![
             RangeSeries {
                 labels: l(&[("__name__", "x"), ("a", "<b>")]),
-                points: vec![Sample { t: 1_000, v: 0.5 }, Sample { t: 1_780, v: f64::INFINITY }],
+                points: vec![
+                    Sample { t: 1_000, v: 0.5 },
+                    Sample {
+                        t: 1_780,
+                        v: f64::INFINITY,
+                    },
+                ],
                 drop_name: false,
             },
-            RangeSeries { labels: Labels::new(), points: vec![], drop_name: false },
+            RangeSeries {
+                labels: Labels::new(),
+                points: vec![],
+                drop_name: false,
+            },
         ]));
         assert_eq!(
             encode_query_output(&m, 0),
-            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","a":"\u003cb\u003e"},"values":[[1,"0.5"],[1.780,"+Inf"]]},{"metric":{}}]}}"#
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","a":"<b>"},"values":[[1,"0.5"],[1.780,"+Inf"]]},{"metric":{}}]}}"#
         );
     }
 
     #[test]
     fn scalar_and_string_bodies() {
-        let sc = out(QueryValue::Scalar { t: 1_435_781_451_780, v: 1.5e-7 });
+        let sc = out(QueryValue::Scalar {
+            t: 1_435_781_451_780,
+            v: 1.5e-7,
+        });
         assert_eq!(
             encode_query_output(&sc, 0),
             r#"{"status":"success","data":{"resultType":"scalar","result":[1435781451.78,"0.00000015"]}}"#
         );
-        let st = out(QueryValue::String { t: 1_000, s: "a\"b".into() });
+        let st = out(QueryValue::String {
+            t: 1_000,
+            s: "a\"b".into(),
+        });
         assert_eq!(
             encode_query_output(&st, 0),
             r#"{"status":"success","data":{"resultType":"string","result":[1,"a\"b"]}}"#
@@ -263,10 +297,49 @@ mod tests {
     fn warnings_and_infos() {
         let mut o = out(QueryValue::Vector(vec![]));
         o.annotations.warn("PromQL warning: something");
-        o.annotations.info("PromQL info: metric might not be a counter");
+        o.annotations
+            .info("PromQL info: metric might not be a counter");
         assert_eq!(
             encode_query_output(&o, 0),
             r#"{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["PromQL warning: something"],"infos":["PromQL info: metric might not be a counter"]}"#
+        );
+    }
+
+    /// Bodies captured from Prometheus 3.5.3 for the same results:
+    /// `query_range?query=vector(1e21)&start=-1.5&end=0&step=0.5`,
+    /// `query?query=label_replace(vector(1.5e-7),"x","a<b\"\n&","","")&time=1435781451.780`
+    /// and `query?query="<&>"&time=1000`.
+    #[test]
+    fn bodies_match_prometheus() {
+        let range = out(QueryValue::Matrix(vec![RangeSeries {
+            labels: Labels::new(),
+            points: [-1500, -1000, -500, 0]
+                .iter()
+                .map(|&t| Sample { t, v: 1e21 })
+                .collect(),
+            drop_name: false,
+        }]));
+        assert_eq!(
+            encode_query_output(&range, 0),
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[-1.500,"1e+21"],[-1,"1e+21"],[-0.500,"1e+21"],[0,"1e+21"]]}]}}"#
+        );
+        let v = out(QueryValue::Vector(vec![(l(&[("x", "a<b\"\n&")]), 1.5e-7)]));
+        assert_eq!(
+            encode_query_output(&v, 1_435_781_451_780),
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"x":"a<b\"\n&"},"value":[1435781451.780,"1.5e-07"]}]}}"#
+        );
+        let st = out(QueryValue::String {
+            t: 1_000_000,
+            s: "<&>\u{2028}".into(),
+        });
+        assert_eq!(
+            encode_query_output(&st, 0),
+            r#"{"status":"success","data":{"resultType":"string","result":[1000,"\u003c\u0026\u003e\u2028"]}}"#
+        );
+        let e = ApiError::bad_query("1:13: parse error: unexpected <op:<>");
+        assert_eq!(
+            encode_error(&e),
+            r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:13: parse error: unexpected \u003cop:\u003c\u003e"}"#
         );
     }
 
@@ -278,7 +351,9 @@ mod tests {
             encode_error(&e),
             r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unexpected \u003cEOF\u003e"}"#
         );
-        let e = ApiError::from(&EvalError::Execution("vector cannot contain metrics with the same labelset".into()));
+        let e = ApiError::from(&EvalError::Execution(
+            "vector cannot contain metrics with the same labelset".into(),
+        ));
         assert_eq!(e.kind, ErrorType::Execution);
         assert_eq!(e.kind.http_status(), 422);
         assert_eq!(ApiError::from(&EvalError::Timeout).kind, ErrorType::Timeout);

@@ -8,12 +8,15 @@ use crate::alerting::serde_util::format_float;
 use crate::alerting::AlertState;
 use crate::datasource::EmbeddedQuerier;
 use crate::model::Labels;
-use crate::promql::Engine;
-use crate::rules::{self, AlertReport, ReplayOptions, ReplayReport, RuleEvalError};
+use crate::promql::{Engine, EngineOptions};
+use crate::rules::{
+    self, AlertReport, ReplayOptions, ReplayReport, RuleEvalError, ValidateOptions,
+};
 use crate::snapshot::{self, SnapshotSpec};
 use anyhow::{anyhow, Context};
 use clap::{Args, ValueEnum};
-use serde_json::{json, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -35,9 +38,22 @@ pub struct CheckArgs {
     /// `$externalURL` in templates.
     #[arg(long = "external-url", value_name = "URL", default_value = "")]
     pub external_url: String,
+    /// Prometheus feature flags: `promql-experimental-functions`,
+    /// `promql-delayed-name-removal`; repeatable or comma-separated.
+    #[arg(long = "enable-feature", value_name = "NAME", value_delimiter = ',')]
+    pub enable_features: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// `--prometheus URL` / `--config FILE`: a remote datasource instead of snapshots.
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArgs,
 }
+
+/// Feature flags known to Prometheus 3.5 for rule evaluation.
+const FEATURES: [&str; 2] = [
+    "promql-experimental-functions",
+    "promql-delayed-name-removal",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -46,7 +62,20 @@ pub enum Format {
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
-    let files = match rules::load_paths(&args.rules) {
+    if let Some(f) = args
+        .enable_features
+        .iter()
+        .find(|f| !FEATURES.contains(&f.as_str()))
+    {
+        return exit::bad_input(&anyhow!(
+            "--enable-feature: unknown feature {f:?} (known: {})",
+            FEATURES.join(", ")
+        ));
+    }
+    let vopts = ValidateOptions {
+        experimental_functions: has_feature(args, FEATURES[0]),
+    };
+    let files = match rules::load_paths_with(&args.rules, &vopts) {
         Ok(f) => f,
         Err(e) => {
             for p in &e.problems {
@@ -55,6 +84,19 @@ pub fn run(args: &CheckArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
+    for f in &files {
+        for (name, labels) in f.duplicate_rules() {
+            let labels = if labels.is_empty() {
+                String::new()
+            } else {
+                labels.to_string()
+            };
+            eprintln!(
+                "alertgate: warning: {}: duplicate rule {name}{labels}",
+                f.path
+            );
+        }
+    }
     let report = match evaluate(args, &files) {
         Ok(r) => r,
         Err(e) => return exit::bad_input(&e),
@@ -88,6 +130,14 @@ fn evaluate(args: &CheckArgs, files: &[rules::RuleFile]) -> anyhow::Result<Repla
     if interval <= 0 {
         return Err(anyhow!("--eval-interval: must be greater than zero"));
     }
+    if let Some(cfg) = super::remote::datasource_config(&args.remote)? {
+        let opts = ReplayOptions {
+            default_interval_ms: interval,
+            external_url: args.external_url.clone(),
+            ..ReplayOptions::default()
+        };
+        return super::remote::replay(files, &cfg, at, &opts);
+    }
     let specs = args
         .snapshots
         .iter()
@@ -95,13 +145,30 @@ fn evaluate(args: &CheckArgs, files: &[rules::RuleFile]) -> anyhow::Result<Repla
         .collect::<Result<Vec<_>, _>>()?;
     let extra = snapshot::parse_label_args(&args.labels)?;
     let store = snapshot::load(&specs, at, &extra)?;
-    let ds = EmbeddedQuerier::new(store, Engine::default());
+    let data_start = store
+        .series()
+        .iter()
+        .filter_map(|s| s.samples.first().map(|x| x.t))
+        .min();
+    // Prometheus 3.5's defaults, so results match a server with the same flags.
+    let engine = Engine::new(EngineOptions {
+        experimental_functions: has_feature(args, FEATURES[0]),
+        delayed_name_removal: has_feature(args, FEATURES[1]),
+        ..EngineOptions::default()
+    });
+    let ds = EmbeddedQuerier::new(store, engine);
     let opts = ReplayOptions {
         default_interval_ms: interval,
         external_labels: Labels::new(),
         external_url: args.external_url.clone(),
+        // No data at all: nothing to replay, one evaluation at `at`.
+        data_start_ms: Some(data_start.unwrap_or(at)),
     };
     Ok(rules::replay(files, &ds, at, &opts))
+}
+
+fn has_feature(args: &CheckArgs, name: &str) -> bool {
+    args.enable_features.iter().any(|f| f == name)
 }
 
 fn eval_error_line(e: &RuleEvalError) -> String {
@@ -195,49 +262,82 @@ fn render_text(r: &ReplayReport) -> String {
     out
 }
 
-/// The JSON document of `check --format json`; its shape is documented in
-/// the README and must stay stable.
-pub fn render_json(r: &ReplayReport) -> Value {
-    let alerts: Vec<Value> = r
+/// The JSON document of `check --format json`. Field order and names are
+/// documented in the README and must stay stable.
+#[derive(Debug, Serialize)]
+pub struct JsonReport {
+    pub evaluated_at: String,
+    pub firing: usize,
+    pub pending: usize,
+    pub alerts: Vec<JsonAlert>,
+    pub rule_errors: Vec<JsonRuleError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonAlert {
+    pub name: String,
+    pub state: &'static str,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// A string, so that NaN and infinities survive (`"+Inf"`).
+    pub value: String,
+    pub active_at: String,
+    pub for_remaining_seconds: Option<f64>,
+    pub group: String,
+    pub file: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonRuleError {
+    pub file: String,
+    pub group: String,
+    pub rule: String,
+    pub at: String,
+    pub error: String,
+}
+
+pub fn render_json(r: &ReplayReport) -> JsonReport {
+    let alerts: Vec<JsonAlert> = r
         .alerts
         .iter()
-        .map(|a| {
-            let labels: serde_json::Map<String, Value> =
-                a.alert.labels.iter().map(|l| (l.name.clone(), Value::String(l.value.clone()))).collect();
-            json!({
-                "name": a.rule,
-                "state": a.alert.state.as_str(),
-                "labels": labels,
-                "annotations": a.alert.annotations,
-                "value": format_float(a.alert.value),
-                "active_at": rfc3339(a.alert.active_at),
-                "for_remaining_seconds": a.for_remaining_ms(r.evaluated_at).map(|ms| ms as f64 / 1000.0),
-                "group": a.group,
-                "file": a.file,
-            })
+        .map(|a| JsonAlert {
+            name: a.rule.clone(),
+            state: a.alert.state.as_str(),
+            labels: a
+                .alert
+                .labels
+                .iter()
+                .map(|l| (l.name.clone(), l.value.clone()))
+                .collect(),
+            annotations: a.alert.annotations.clone(),
+            value: format_float(a.alert.value),
+            active_at: rfc3339(a.alert.active_at),
+            for_remaining_seconds: a
+                .for_remaining_ms(r.evaluated_at)
+                .map(|ms| ms as f64 / 1000.0),
+            group: a.group.clone(),
+            file: a.file.clone(),
         })
         .collect();
-    let errors: Vec<Value> = r
+    let rule_errors = r
         .errors
         .iter()
-        .map(|e| {
-            json!({
-                "file": e.file,
-                "group": e.group,
-                "rule": e.rule,
-                "at": rfc3339(e.at),
-                "error": e.message,
-            })
+        .map(|e| JsonRuleError {
+            file: e.file.clone(),
+            group: e.group.clone(),
+            rule: e.rule.clone(),
+            at: rfc3339(e.at),
+            error: e.message.clone(),
         })
         .collect();
     let firing = r.firing().count();
-    json!({
-        "evaluated_at": rfc3339(r.evaluated_at),
-        "firing": firing,
-        "pending": r.alerts.len() - firing,
-        "alerts": alerts,
-        "rule_errors": errors,
-    })
+    JsonReport {
+        evaluated_at: rfc3339(r.evaluated_at),
+        firing,
+        pending: r.alerts.len() - firing,
+        alerts,
+        rule_errors,
+    }
 }
 
 #[cfg(test)]

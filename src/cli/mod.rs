@@ -1,9 +1,12 @@
 //! Command-line interface: parses arguments, runs a command, maps the outcome
 //! to an exit code. Each sub-command lives in its own file with its `Args`.
 
+pub mod canary;
 pub mod check;
 pub mod exit;
+pub mod lint;
 pub mod query;
+pub mod remote;
 pub mod routes;
 pub mod silence;
 pub mod test;
@@ -29,6 +32,10 @@ pub enum Command {
     Routes(routes::RoutesArgs),
     /// Manage silences.
     Silence(silence::SilenceArgs),
+    /// Canary rollout gate: decide, rollout, kill-switch, status.
+    Canary(canary::CanaryArgs),
+    /// Find broken rules and configs before they page.
+    Lint(lint::LintArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -39,5 +46,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Test(a) => test::run(a),
         Command::Routes(a) => routes::run(a),
         Command::Silence(a) => silence::run(a),
+        Command::Canary(a) => canary::run(a),
+        Command::Lint(a) => lint::run(a),
     }
 }

@@ -33,6 +33,8 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,6 +54,11 @@ enum Mode {
 }
 
 pub fn run(args: &QueryArgs) -> u8 {
+    match super::remote::datasource_config(&args.remote) {
+        Err(e) => return exit::bad_input(&e),
+        Ok(Some(cfg)) => return run_remote(args, &cfg),
+        Ok(None) => {}
+    }
     match execute(args) {
         Ok((out, t)) => {
             match args.format {
@@ -80,6 +87,57 @@ pub fn run(args: &QueryArgs) -> u8 {
     }
 }
 
+/// Asks the server; `--format json` prints the server's own JSON body.
+fn run_remote(args: &QueryArgs, cfg: &crate::datasource::DatasourceConfig) -> u8 {
+    use crate::datasource::HttpError;
+    let q = match super::remote::client(cfg) {
+        Ok(q) => q,
+        Err(e) => return exit::bad_input(&e),
+    };
+    let mode = match mode(args) {
+        Ok(m) => m,
+        Err(e) => {
+            if args.format == OutputFormat::Json {
+                println!("{}", encode_error(&e));
+            }
+            return exit::bad_input(&anyhow::Error::new(e));
+        }
+    };
+    let (res, t) = match mode {
+        Mode::Instant(t) => (q.instant_query(&args.expr, t), t),
+        Mode::Range { start, end, step } => (q.range_query(&args.expr, start, end, step), end),
+    };
+    match res {
+        Ok(answer) => {
+            match args.format {
+                OutputFormat::Json => println!("{}", answer.body.trim_end()),
+                OutputFormat::Text => {
+                    for w in &answer.output.annotations.warnings {
+                        eprintln!("alertgate: warning: {w}");
+                    }
+                    for i in &answer.output.annotations.infos {
+                        eprintln!("alertgate: info: {i}");
+                    }
+                    let text = format_text(&answer.output, t);
+                    if !text.is_empty() {
+                        println!("{text}");
+                    }
+                }
+            }
+            exit::OK
+        }
+        Err(HttpError::Query { error_type, message, .. }) => {
+            if args.format == OutputFormat::Json {
+                let body = serde_json::json!({"status": "error", "errorType": error_type, "error": message});
+                println!("{body}");
+            }
+            exit::bad_input(&anyhow::anyhow!("{error_type}: {message}"))
+        }
+        Err(e) if e.is_unreachable() => exit::bad_input(&anyhow::anyhow!("datasource unreachable: {e}")),
+        Err(e) => exit::bad_input(&anyhow::Error::new(e)),
+    }
+}
+
 /// Loads the data and runs the query; the error is what the API would answer.
 fn execute(args: &QueryArgs) -> Result<(QueryOutput, i64), ApiError> {
     let mode = mode(args)?;
@@ -94,10 +152,10 @@ fn execute(args: &QueryArgs) -> Result<(QueryOutput, i64), ApiError> {
         .map(|s| SnapshotSpec::parse(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::new(ErrorType::BadData, e.to_string()))?;
-    let extra: Labels =
-        snapshot::parse_label_args(&args.labels).map_err(|e| ApiError::new(ErrorType::BadData, e.to_string()))?;
-    let store =
-        snapshot::load(&specs, default_at, &extra).map_err(|e| ApiError::new(ErrorType::BadData, e.to_string()))?;
+    let extra: Labels = snapshot::parse_label_args(&args.labels)
+        .map_err(|e| ApiError::new(ErrorType::BadData, e.to_string()))?;
+    let store = snapshot::load(&specs, default_at, &extra)
+        .map_err(|e| ApiError::new(ErrorType::BadData, e.to_string()))?;
     let engine = Engine::default();
     let out = match mode {
         Mode::Instant(t) => engine.instant(&store, &expr, t),
@@ -111,13 +169,19 @@ fn mode(args: &QueryArgs) -> Result<Mode, ApiError> {
     let time = |param: &str, s: &str| parse_time(s).map_err(|e| ApiError::invalid_param(param, e));
     if let Some(r) = &args.range {
         let [start, end, step] = r.as_slice() else {
-            return Err(ApiError::new(ErrorType::BadData, "--range takes START END STEP"));
+            return Err(ApiError::new(
+                ErrorType::BadData,
+                "--range takes START END STEP",
+            ));
         };
         let (start, end) = (time("start", start)?, time("end", end)?);
         let step = parse_step(step).map_err(|e| ApiError::invalid_param("step", e))?;
         // The checks and wording of Prometheus's queryRange handler.
         if end < start {
-            return Err(ApiError::invalid_param("end", "end timestamp must not be before start time"));
+            return Err(ApiError::invalid_param(
+                "end",
+                "end timestamp must not be before start time",
+            ));
         }
         if step <= 0 {
             return Err(ApiError::new(
@@ -150,7 +214,9 @@ fn parse_step(s: &str) -> Result<i64, String> {
         }
         return Ok(ms.round() as i64);
     }
-    promql_parser::util::parse_duration(s).map(|d| d.as_millis() as i64).map_err(|_| bad())
+    promql_parser::util::parse_duration(s)
+        .map(|d| d.as_millis() as i64)
+        .map_err(|_| bad())
 }
 
 /// promtool's text output (client_golang's `model.Value` `String()`).
@@ -169,7 +235,11 @@ fn format_text(out: &QueryOutput, t: i64) -> String {
             sorted
                 .iter()
                 .map(|s| {
-                    let pts: Vec<String> = s.points.iter().map(|p| format!("{} @[{}]", v(p.v), ts(p.t))).collect();
+                    let pts: Vec<String> = s
+                        .points
+                        .iter()
+                        .map(|p| format!("{} @[{}]", v(p.v), ts(p.t)))
+                        .collect();
                     format!("{} =>\n{}", s.labels, pts.join("\n"))
                 })
                 .collect::<Vec<_>>()
@@ -198,18 +268,33 @@ mod tests {
     #[test]
     fn text_output_like_promtool() {
         let l = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
-        let out = QueryOutput { value: QueryValue::Vector(vec![(l.clone(), 1.0)]), annotations: Annotations::default() };
-        assert_eq!(format_text(&out, 1_435_781_451_780), r#"up{job="a"} => 1 @[1435781451.78]"#);
+        let out = QueryOutput {
+            value: QueryValue::Vector(vec![(l.clone(), 1.0)]),
+            annotations: Annotations::default(),
+        };
+        assert_eq!(
+            format_text(&out, 1_435_781_451_780),
+            r#"up{job="a"} => 1 @[1435781451.78]"#
+        );
         let m = QueryOutput {
             value: QueryValue::Matrix(vec![RangeSeries {
                 labels: l,
-                points: vec![Sample { t: 0, v: 0.5 }, Sample { t: 60_000, v: f64::INFINITY }],
+                points: vec![
+                    Sample { t: 0, v: 0.5 },
+                    Sample {
+                        t: 60_000,
+                        v: f64::INFINITY,
+                    },
+                ],
                 drop_name: false,
             }]),
             annotations: Annotations::default(),
         };
         assert_eq!(format_text(&m, 0), "up{job=\"a\"} =>\n0.5 @[0]\n+Inf @[60]");
-        let s = QueryOutput { value: QueryValue::Scalar { t: 1000, v: 2.0 }, annotations: Annotations::default() };
+        let s = QueryOutput {
+            value: QueryValue::Scalar { t: 1000, v: 2.0 },
+            annotations: Annotations::default(),
+        };
         assert_eq!(format_text(&s, 0), "scalar: 2 @[1]");
     }
 }

@@ -61,7 +61,12 @@ pub fn run(args: &RoutesArgs) -> u8 {
             }
             Err(code) => code,
         },
-        RoutesCommand::Test { config, tree, verify_receivers, labels } => {
+        RoutesCommand::Test {
+            config,
+            tree,
+            verify_receivers,
+            labels,
+        } => {
             let c = match load(config) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -70,8 +75,14 @@ pub fn run(args: &RoutesArgs) -> u8 {
             for l in labels {
                 match parse_matcher(l) {
                     Ok(m) if m.op == MatchOp::Equal => ls.set(m.name, m.value),
-                    Ok(_) => return exit::bad_input(&anyhow::anyhow!("Labels must be specified as key=value pairs")),
-                    Err(e) => return exit::bad_input(&anyhow::anyhow!("Failed to parse labels: {e}")),
+                    Ok(_) => {
+                        return exit::bad_input(&anyhow::anyhow!(
+                            "Labels must be specified as key=value pairs"
+                        ))
+                    }
+                    Err(e) => {
+                        return exit::bad_input(&anyhow::anyhow!("Failed to parse labels: {e}"))
+                    }
                 }
             }
             if *tree {
@@ -93,7 +104,12 @@ pub fn run(args: &RoutesArgs) -> u8 {
                 match crate::routing::load_file(path) {
                     Ok(c) => {
                         println!("Checking '{}'  SUCCESS", path.display());
-                        println!(" - {} inhibit rules, {} receivers, {} time intervals", c.inhibit_rules.len(), c.receivers.len(), c.time_intervals.len());
+                        println!(
+                            " - {} inhibit rules, {} receivers, {} time intervals",
+                            c.inhibit_rules.len(),
+                            c.receivers.len(),
+                            c.time_intervals.len()
+                        );
                         for r in &c.receivers {
                             for kind in &r.unsupported {
                                 println!(" - receiver {:?}: {kind}_configs are accepted but not delivered by alertgate", r.name);

@@ -75,19 +75,27 @@ fn store_path(s: &StoreArgs) -> anyhow::Result<PathBuf> {
     if let Some(p) = &s.silences_file {
         return Ok(p.clone());
     }
-    let Some(cfg) = &s.config else { bail!("one of --silences-file or --config is required") };
+    let Some(cfg) = &s.config else {
+        bail!("one of --silences-file or --config is required")
+    };
     state_dir_silences(cfg)
 }
 
 fn state_dir_silences(cfg: &Path) -> anyhow::Result<PathBuf> {
-    let text = std::fs::read_to_string(cfg).with_context(|| format!("cannot read {}", cfg.display()))?;
-    let v: yaml_serde::Value = yaml_serde::from_str(&text).with_context(|| format!("{} is not valid YAML", cfg.display()))?;
+    let text =
+        std::fs::read_to_string(cfg).with_context(|| format!("cannot read {}", cfg.display()))?;
+    let v: yaml_serde::Value = yaml_serde::from_str(&text)
+        .with_context(|| format!("{} is not valid YAML", cfg.display()))?;
     let dir = v
         .get("state_dir")
         .and_then(|d| d.as_str())
         .ok_or_else(|| anyhow!("{} has no state_dir; pass --silences-file", cfg.display()))?;
     let dir = Path::new(dir);
-    let dir = if dir.is_relative() { cfg.parent().unwrap_or(Path::new(".")).join(dir) } else { dir.to_path_buf() };
+    let dir = if dir.is_relative() {
+        cfg.parent().unwrap_or(Path::new(".")).join(dir)
+    } else {
+        dir.to_path_buf()
+    };
     Ok(dir.join("silences.json"))
 }
 
@@ -114,18 +122,34 @@ fn add(
         }
         match parse_matcher(a) {
             Ok(m) => matchers.push(m),
-            Err(_) => matchers.extend(parse_matchers(a).map_err(|e| anyhow!("invalid matcher {a:?}: {e}"))?),
+            Err(_) => matchers
+                .extend(parse_matchers(a).map_err(|e| anyhow!("invalid matcher {a:?}: {e}"))?),
         }
     }
     let starts_at = start.map(ts).transpose()?.unwrap_or(now);
     let ends_at = match end {
         Some(e) => ts(e)?,
-        None => starts_at + crate::routing::duration::parse_duration(duration).map_err(|e| anyhow!("--duration: {e}"))?,
+        None => {
+            starts_at
+                + crate::routing::duration::parse_duration(duration)
+                    .map_err(|e| anyhow!("--duration: {e}"))?
+        }
     };
-    let author = author.map(str::to_string).or_else(|| std::env::var("USER").ok()).unwrap_or_default();
+    let author = author
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_default();
     let path = store_path(store)?;
     let mut silences = Silences::open(&path)?;
-    let silence = Silence { id: String::new(), matchers, starts_at, ends_at, updated_at: now, created_by: author, comment: comment.into() };
+    let silence = Silence {
+        id: String::new(),
+        matchers,
+        starts_at,
+        ends_at,
+        updated_at: now,
+        created_by: author,
+        comment: comment.into(),
+    };
     let id = silences.add(silence, now)?;
     println!("{id}");
     Ok(())
@@ -133,14 +157,35 @@ fn add(
 
 pub fn run(args: &SilenceArgs) -> u8 {
     let result = match &args.command {
-        SilenceCommand::Add { store, duration, start, end, comment, author, matchers } => {
-            add(store, duration, start.as_deref(), end.as_deref(), comment, author.as_deref(), matchers)
-        }
-        SilenceCommand::List { store, expired, quiet } => (|| {
+        SilenceCommand::Add {
+            store,
+            duration,
+            start,
+            end,
+            comment,
+            author,
+            matchers,
+        } => add(
+            store,
+            duration,
+            start.as_deref(),
+            end.as_deref(),
+            comment,
+            author.as_deref(),
+            matchers,
+        ),
+        SilenceCommand::List {
+            store,
+            expired,
+            quiet,
+        } => (|| {
             let now = crate::clock::now_ms();
             let silences = Silences::open(&store_path(store)?)?;
-            let shown: Vec<&Silence> =
-                silences.all().iter().filter(|s| (s.state(now) == SilenceState::Expired) == *expired).collect();
+            let shown: Vec<&Silence> = silences
+                .all()
+                .iter()
+                .filter(|s| (s.state(now) == SilenceState::Expired) == *expired)
+                .collect();
             if *quiet {
                 for s in shown {
                     println!("{}", s.id);

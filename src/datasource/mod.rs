@@ -6,3 +6,10 @@ pub mod querier;
 
 pub use embedded::EmbeddedQuerier;
 pub use querier::{Appender, Querier, QueryError};
+pub mod build;
+pub mod config;
+pub mod http;
+
+pub use build::{build, Datasource, DatasourceSpec};
+pub use config::DatasourceConfig;
+pub use http::{HttpError, HttpQuerier};

@@ -10,6 +10,9 @@ pub struct MemStore {
     by_labels: HashMap<Labels, usize>,
     /// (label name, label value) -> ids of series having it, ascending.
     postings: HashMap<(String, String), Vec<usize>>,
+    /// Position of each series id in label-set order, computed on first use
+    /// after a series was added (see [`MemStore::select_sorted`]).
+    label_rank: std::sync::OnceLock<Vec<u32>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -40,6 +43,7 @@ impl MemStore {
             return id;
         }
         let id = self.series.len();
+        self.label_rank = std::sync::OnceLock::new();
         for l in labels {
             self.postings.entry((l.name.clone(), l.value.clone())).or_default().push(id);
         }
@@ -87,6 +91,10 @@ impl MemStore {
     /// All series matching every matcher, in id order. Equality matchers use
     /// the postings index; the rest filter.
     pub fn select(&self, matchers: &[Matcher]) -> Vec<&Series> {
+        self.select_ids(matchers).into_iter().map(|id| &self.series[id]).collect()
+    }
+
+    fn select_ids(&self, matchers: &[Matcher]) -> Vec<usize> {
         let mut candidates: Option<Vec<usize>> = None;
         for m in matchers {
             if m.op == super::MatchOp::Equal && !m.value.is_empty() {
@@ -105,9 +113,29 @@ impl MemStore {
             Some(c) => Box::new(c.into_iter()),
             None => Box::new(0..self.series.len()),
         };
-        iter.map(|id| &self.series[id])
-            .filter(|s| matchers.iter().all(|m| m.matches(&s.labels)))
-            .collect()
+        iter.filter(|&id| matchers.iter().all(|m| m.matches(&self.series[id].labels))).collect()
+    }
+
+    /// Like [`MemStore::select`], but ordered by label set, the order in which
+    /// Prometheus's storage returns series (PromQL results such as topk ties
+    /// depend on it). Uses a rank cached until the next new series, so large
+    /// selections are not re-sorted by label comparison on every query.
+    pub fn select_sorted(&self, matchers: &[Matcher]) -> Vec<&Series> {
+        let mut ids = self.select_ids(matchers);
+        if ids.len() < 2 {
+            return ids.into_iter().map(|id| &self.series[id]).collect();
+        }
+        let rank = self.label_rank.get_or_init(|| {
+            let mut ids: Vec<u32> = (0..self.series.len() as u32).collect();
+            ids.sort_unstable_by(|&a, &b| self.series[a as usize].labels.cmp(&self.series[b as usize].labels));
+            let mut rank = vec![0u32; ids.len()];
+            for (pos, &id) in ids.iter().enumerate() {
+                rank[id as usize] = pos as u32;
+            }
+            rank
+        });
+        ids.sort_unstable_by_key(|&id| rank[id]);
+        ids.into_iter().map(|id| &self.series[id]).collect()
     }
 
     /// Label names present in the store, sorted.
@@ -155,6 +183,22 @@ mod tests {
         let got = s.select(&m);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].labels.get("job"), Some("a"));
+    }
+
+    #[test]
+    fn select_sorted_orders_by_labels_after_additions() {
+        let mut s = MemStore::new();
+        s.append(&l(&[("__name__", "up"), ("job", "b")]), 0, 1.0).unwrap();
+        s.append(&l(&[("__name__", "up"), ("job", "a")]), 0, 1.0).unwrap();
+        let jobs = |s: &MemStore| -> Vec<String> {
+            s.select_sorted(&[Matcher::equal("__name__", "up")])
+                .iter()
+                .map(|x| x.labels.get("job").unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(jobs(&s), vec!["a", "b"]);
+        s.append(&l(&[("__name__", "up"), ("job", "0")]), 0, 1.0).unwrap();
+        assert_eq!(jobs(&s), vec!["0", "a", "b"]);
     }
 
     #[test]

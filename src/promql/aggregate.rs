@@ -8,13 +8,15 @@
 use super::aggregate_k;
 use super::engine::Evaluator;
 use super::gofmt::{format_float_f, format_float_g};
-use super::value::{EvalError, VSample, Value};
+use super::ivalue::{ESample, EValue};
+use super::value::EvalError;
 use crate::model::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN, T_QUANTILE, T_STDDEV,
     T_STDVAR, T_SUM, T_TOPK,
 };
 use promql_parser::parser::{AggregateExpr, LabelModifier};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// `by (...)` / `without (...)` of an aggregation, names sorted.
@@ -72,25 +74,25 @@ impl Grouping {
 }
 
 /// Evaluates an aggregation at `t`.
-pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) -> Result<Value, EvalError> {
+pub(crate) fn eval_aggregate<'a>(ev: &mut Evaluator<'a>, a: &AggregateExpr, t: i64) -> Result<EValue<'a>, EvalError> {
     let op = a.op.id();
     let param = match &a.param {
         Some(p) => Some(ev.eval(p, t)?),
         None => None,
     };
     let input = match ev.eval(&a.expr, t)? {
-        Value::Vector(v) => v,
+        EValue::Vector(v) => v,
         _ => return Err(EvalError::Execution(format!("expected instant vector argument for {}", a.op))),
     };
     let grouping = Grouping::of(a);
     let scalar_param = || match &param {
-        Some(Value::Scalar(v)) => Ok(*v),
+        Some(EValue::Scalar(v)) => Ok(*v),
         _ => Err(EvalError::Execution(format!("expected scalar parameter for {}", a.op))),
     };
     let out = match op {
         T_COUNT_VALUES => {
             let label = match &param {
-                Some(Value::String(s)) => s.clone(),
+                Some(EValue::String(s)) => s.clone(),
                 _ => return Err(EvalError::Execution("expected string parameter for count_values".into())),
             };
             count_values(&input, &grouping, &label, t)?
@@ -128,7 +130,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
             simple(op, &input, &grouping, q, t)?
         }
     };
-    Ok(Value::Vector(out))
+    Ok(EValue::Vector(out))
 }
 
 /// Running state of one output group.
@@ -155,7 +157,7 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
-fn simple(op: u16, input: &[VSample], grouping: &Grouping, q: f64, t: i64) -> Result<Vec<VSample>, EvalError> {
+fn simple<'a>(op: u16, input: &[ESample<'_>], grouping: &Grouping, q: f64, t: i64) -> Result<Vec<ESample<'a>>, EvalError> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     let mut key = String::new();
@@ -242,7 +244,7 @@ fn simple(op: u16, input: &[VSample], grouping: &Grouping, q: f64, t: i64) -> Re
         // Prometheus takes the flag from the input series at the group's
         // index; it only matters for `by (__name__)`.
         let drop_name = input.get(gi).is_some_and(|s| s.drop_name);
-        out.push(VSample { labels: g.labels, t, v, drop_name });
+        out.push(ESample { labels: Cow::Owned(g.labels), t, v, drop_name });
     }
     Ok(out)
 }
@@ -273,7 +275,12 @@ pub(crate) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
     values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
 }
 
-fn count_values(input: &[VSample], grouping: &Grouping, label: &str, t: i64) -> Result<Vec<VSample>, EvalError> {
+fn count_values<'a>(
+    input: &[ESample<'_>],
+    grouping: &Grouping,
+    label: &str,
+    t: i64,
+) -> Result<Vec<ESample<'a>>, EvalError> {
     if label.is_empty() {
         return Err(EvalError::Execution(format!("invalid label name {}", super::gofmt::quote(label))));
     }
@@ -288,17 +295,17 @@ fn count_values(input: &[VSample], grouping: &Grouping, label: &str, t: i64) -> 
         Grouping { without: false, names }
     };
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut out: Vec<VSample> = Vec::new();
+    let mut out: Vec<ESample<'a>> = Vec::new();
     let mut key = String::new();
     for s in input {
-        let mut labels = s.labels.clone();
+        let mut labels = s.labels.clone().into_owned();
         labels.set(label, format_float_f(s.v));
         grouping.key(&labels, &mut key);
         match index.get(key.as_str()) {
             Some(&i) => out[i].v += 1.0,
             None => {
                 index.insert(key.clone(), out.len());
-                out.push(VSample { labels: grouping.labels(&labels), t, v: 1.0, drop_name: false });
+                out.push(ESample { labels: Cow::Owned(grouping.labels(&labels)), t, v: 1.0, drop_name: false });
             }
         }
     }
@@ -309,8 +316,8 @@ fn count_values(input: &[VSample], grouping: &Grouping, label: &str, t: i64) -> 
 mod tests {
     use super::*;
 
-    fn vs(pairs: &[(&str, &str)], v: f64) -> VSample {
-        VSample { labels: Labels::from_pairs(pairs.iter().copied()), t: 0, v, drop_name: false }
+    fn vs(pairs: &[(&str, &str)], v: f64) -> ESample<'static> {
+        ESample { labels: Cow::Owned(Labels::from_pairs(pairs.iter().copied())), t: 0, v, drop_name: false }
     }
 
     fn by(names: &[&str]) -> Grouping {
@@ -349,17 +356,17 @@ mod tests {
         ];
         let out = simple(T_SUM, &input, &by(&["job"]), 0.0, 0).unwrap();
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].labels, Labels::from_pairs([("job", "a")]));
+        assert_eq!(*out[0].labels, Labels::from_pairs([("job", "a")]));
         assert_eq!(out[0].v, 3.0);
         let without = Grouping { without: true, names: vec!["i".into()] };
         let out = simple(T_COUNT, &input, &without, 0.0, 0).unwrap();
-        assert_eq!(out[0].labels, Labels::from_pairs([("job", "a")]));
+        assert_eq!(*out[0].labels, Labels::from_pairs([("job", "a")]));
         assert_eq!(out[0].v, 2.0);
     }
 
     #[test]
     fn stddev_and_quantile() {
-        let input: Vec<VSample> = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
+        let input: Vec<ESample> = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
             .iter()
             .enumerate()
             .map(|(i, &v)| vs(&[("i", &i.to_string())], v))
@@ -374,8 +381,8 @@ mod tests {
         let input = vec![vs(&[("i", "1")], 1.0), vs(&[("i", "2")], 1.0), vs(&[("i", "3")], 2.5)];
         let out = count_values(&input, &by(&[]), "value", 0).unwrap();
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].labels, Labels::from_pairs([("value", "1")]));
+        assert_eq!(*out[0].labels, Labels::from_pairs([("value", "1")]));
         assert_eq!(out[0].v, 2.0);
-        assert_eq!(out[1].labels, Labels::from_pairs([("value", "2.5")]));
+        assert_eq!(*out[1].labels, Labels::from_pairs([("value", "2.5")]));
     }
 }

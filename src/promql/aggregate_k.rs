@@ -5,7 +5,8 @@
 
 use super::aggregate::Grouping;
 use super::gofmt::format_float_g;
-use super::value::{EvalError, VSample};
+use super::ivalue::ESample;
+use super::value::EvalError;
 use super::xxhash::xxh64;
 use crate::model::Labels;
 use promql_parser::parser::token::{T_BOTTOMK, T_LIMITK, T_LIMIT_RATIO, T_TOPK};
@@ -28,13 +29,13 @@ fn less_by_reverse_value(a: f64, b: f64) -> bool {
 type Less = fn(f64, f64) -> bool;
 
 /// Go's `heap.Push`.
-fn heap_push(h: &mut Vec<VSample>, s: VSample, less: Less) {
+fn heap_push<'a>(h: &mut Vec<ESample<'a>>, s: ESample<'a>, less: Less) {
     h.push(s);
     let last = h.len() - 1;
     heap_up(h, last, less);
 }
 
-fn heap_up(h: &mut [VSample], mut j: usize, less: Less) {
+fn heap_up(h: &mut [ESample<'_>], mut j: usize, less: Less) {
     while j > 0 {
         let i = (j - 1) / 2;
         if !less(h[j].v, h[i].v) {
@@ -45,7 +46,7 @@ fn heap_up(h: &mut [VSample], mut j: usize, less: Less) {
     }
 }
 
-fn heap_down(h: &mut [VSample], i0: usize, less: Less) -> bool {
+fn heap_down(h: &mut [ESample<'_>], i0: usize, less: Less) -> bool {
     let n = h.len();
     let mut i = i0;
     loop {
@@ -68,7 +69,7 @@ fn heap_down(h: &mut [VSample], i0: usize, less: Less) -> bool {
 }
 
 /// Go's `heap.Fix`.
-fn heap_fix(h: &mut [VSample], i: usize, less: Less) {
+fn heap_fix(h: &mut [ESample<'_>], i: usize, less: Less) {
     if !heap_down(h, i, less) {
         heap_up(h, i, less);
     }
@@ -77,7 +78,7 @@ fn heap_fix(h: &mut [VSample], i: usize, less: Less) {
 /// `sort.Sort(sort.Reverse(h))`. Go sorts slices of up to 12 elements by
 /// insertion sort, which decides the order of equal values; larger slices use
 /// a stable sort with the same ordering.
-fn sort_reverse(h: &mut [VSample], less: Less) {
+fn sort_reverse(h: &mut [ESample<'_>], less: Less) {
     let rev_less = |a: f64, b: f64| less(b, a);
     if h.len() <= 12 {
         for i in 1..h.len() {
@@ -115,19 +116,19 @@ fn labels_hash(labels: &Labels) -> u64 {
 }
 
 /// `HashRatioSampler.AddRatioSample`: a deterministic pick by label hash.
-fn add_ratio_sample(ratio: f64, s: &VSample) -> bool {
+fn add_ratio_sample(ratio: f64, s: &ESample<'_>) -> bool {
     let offset = labels_hash(&s.labels) as f64 / u64::MAX as f64;
     (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
 }
 
 /// Evaluates one of the k-aggregations with parameter `p` at `t`.
-pub(crate) fn eval_k(
+pub(crate) fn eval_k<'a>(
     op: u16,
-    input: Vec<VSample>,
+    input: Vec<ESample<'a>>,
     grouping: &Grouping,
     p: f64,
     t: i64,
-) -> Result<Vec<VSample>, EvalError> {
+) -> Result<Vec<ESample<'a>>, EvalError> {
     if input.is_empty() {
         return Ok(Vec::new());
     }
@@ -153,7 +154,7 @@ pub(crate) fn eval_k(
     }
 
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut heaps: Vec<Vec<VSample>> = Vec::new();
+    let mut heaps: Vec<Vec<ESample<'a>>> = Vec::new();
     let mut key = String::new();
     for s in input {
         grouping.key(&s.labels, &mut key);
@@ -229,12 +230,12 @@ pub(crate) fn eval_k(
 mod tests {
     use super::*;
 
-    fn input(values: &[f64]) -> Vec<VSample> {
+    fn input(values: &[f64]) -> Vec<ESample<'static>> {
         values
             .iter()
             .enumerate()
-            .map(|(i, &v)| VSample {
-                labels: Labels::from_pairs([("i", i.to_string())]),
+            .map(|(i, &v)| ESample {
+                labels: std::borrow::Cow::Owned(Labels::from_pairs([("i", i.to_string())])),
                 t: 0,
                 v,
                 drop_name: false,
@@ -242,7 +243,7 @@ mod tests {
             .collect()
     }
 
-    fn values(v: &[VSample]) -> Vec<f64> {
+    fn values(v: &[ESample<'_>]) -> Vec<f64> {
         v.iter().map(|s| s.v).collect()
     }
 

@@ -5,13 +5,15 @@
 
 use super::engine::Evaluator;
 use super::gofmt::labels_string;
-use super::value::{EvalError, VSample, Value};
+use super::ivalue::{ESample, EValue};
+use super::value::EvalError;
 use crate::model::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
     TokenId, T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD, T_MUL, T_NEQ,
     T_POW, T_SUB,
 };
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// How the two sides of a vector-vector operation are matched.
@@ -68,16 +70,16 @@ fn go_mod(a: f64, b: f64) -> f64 {
 }
 
 /// Evaluates a binary expression at `t`.
-pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &BinaryExpr, t: i64) -> Result<Value, EvalError> {
+pub(crate) fn eval_binary<'a>(ev: &mut Evaluator<'a>, b: &BinaryExpr, t: i64) -> Result<EValue<'a>, EvalError> {
     let lhs = ev.eval(&b.lhs, t)?;
     let rhs = ev.eval(&b.rhs, t)?;
     let op = b.op.id();
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
     match (lhs, rhs) {
-        (Value::Scalar(l), Value::Scalar(r)) => Ok(Value::Scalar(scalar_binop(op, l, r)?)),
-        (Value::Vector(v), Value::Scalar(s)) => Ok(Value::Vector(vector_scalar(op, v, s, false, return_bool, t)?)),
-        (Value::Scalar(s), Value::Vector(v)) => Ok(Value::Vector(vector_scalar(op, v, s, true, return_bool, t)?)),
-        (Value::Vector(l), Value::Vector(r)) => {
+        (EValue::Scalar(l), EValue::Scalar(r)) => Ok(EValue::Scalar(scalar_binop(op, l, r)?)),
+        (EValue::Vector(v), EValue::Scalar(s)) => Ok(EValue::Vector(vector_scalar(op, v, s, false, return_bool, t)?)),
+        (EValue::Scalar(s), EValue::Vector(v)) => Ok(EValue::Vector(vector_scalar(op, v, s, true, return_bool, t)?)),
+        (EValue::Vector(l), EValue::Vector(r)) => {
             let m = matching_of(b);
             let mut out = match op {
                 T_LAND => vector_and(l, r, &m),
@@ -88,7 +90,7 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &BinaryExpr, t: i64) -> Res
             for s in &mut out {
                 s.t = t;
             }
-            Ok(Value::Vector(out))
+            Ok(EValue::Vector(out))
         }
         _ => Err(EvalError::Execution(
             "binary expression must contain only scalar and instant vector types".into(),
@@ -130,14 +132,14 @@ fn btos(b: bool) -> f64 {
     }
 }
 
-fn vector_scalar(
+fn vector_scalar<'a>(
     op: TokenId,
-    v: Vec<VSample>,
+    v: Vec<ESample<'a>>,
     s: f64,
     swap: bool,
     return_bool: bool,
     t: i64,
-) -> Result<Vec<VSample>, EvalError> {
+) -> Result<Vec<ESample<'a>>, EvalError> {
     let cmp = is_comparison(op);
     let mut out = Vec::with_capacity(v.len());
     for mut sample in v {
@@ -165,9 +167,10 @@ fn vector_scalar(
 }
 
 /// The matching signature of a label set: the `on` labels, or every label
-/// except the `ignoring` ones and `__name__`.
-fn signature(labels: &Labels, m: &Matching) -> String {
-    let mut sig = String::new();
+/// except the `ignoring` ones and `__name__`. Written into `sig` (cleared
+/// first) so lookups do not allocate.
+fn signature_into(labels: &Labels, m: &Matching, sig: &mut String) {
+    sig.clear();
     for l in labels {
         let listed = m.names.binary_search(&l.name).is_ok();
         let take = if m.on { listed } else { !listed && l.name != METRIC_NAME };
@@ -178,35 +181,54 @@ fn signature(labels: &Labels, m: &Matching) -> String {
             sig.push('\u{ff}');
         }
     }
+}
+
+fn signature(labels: &Labels, m: &Matching) -> String {
+    let mut sig = String::new();
+    signature_into(labels, m, &mut sig);
     sig
 }
 
-fn vector_and(l: Vec<VSample>, r: Vec<VSample>, m: &Matching) -> Vec<VSample> {
+/// Signatures of one side, for set operators.
+fn signature_set(v: &[ESample<'_>], m: &Matching) -> HashSet<String> {
+    v.iter().map(|s| signature(&s.labels, m)).collect()
+}
+
+/// Keeps the samples of `l` whose signature is (or is not) in `set`.
+fn filter_by_set<'a>(l: Vec<ESample<'a>>, set: &HashSet<String>, m: &Matching, keep_if: bool) -> Vec<ESample<'a>> {
+    let mut buf = String::new();
+    l.into_iter()
+        .filter(|s| {
+            signature_into(&s.labels, m, &mut buf);
+            set.contains(buf.as_str()) == keep_if
+        })
+        .collect()
+}
+
+fn vector_and<'a>(l: Vec<ESample<'a>>, r: Vec<ESample<'a>>, m: &Matching) -> Vec<ESample<'a>> {
     if l.is_empty() || r.is_empty() {
         return Vec::new();
     }
-    let right: HashSet<String> = r.iter().map(|s| signature(&s.labels, m)).collect();
-    l.into_iter().filter(|s| right.contains(&signature(&s.labels, m))).collect()
+    filter_by_set(l, &signature_set(&r, m), m, true)
 }
 
-fn vector_or(mut l: Vec<VSample>, r: Vec<VSample>, m: &Matching) -> Vec<VSample> {
+fn vector_or<'a>(mut l: Vec<ESample<'a>>, r: Vec<ESample<'a>>, m: &Matching) -> Vec<ESample<'a>> {
     if l.is_empty() {
         return r;
     }
     if r.is_empty() {
         return l;
     }
-    let left: HashSet<String> = l.iter().map(|s| signature(&s.labels, m)).collect();
-    l.extend(r.into_iter().filter(|s| !left.contains(&signature(&s.labels, m))));
+    let left = signature_set(&l, m);
+    l.extend(filter_by_set(r, &left, m, false));
     l
 }
 
-fn vector_unless(l: Vec<VSample>, r: Vec<VSample>, m: &Matching) -> Vec<VSample> {
+fn vector_unless<'a>(l: Vec<ESample<'a>>, r: Vec<ESample<'a>>, m: &Matching) -> Vec<ESample<'a>> {
     if l.is_empty() || r.is_empty() {
         return l;
     }
-    let right: HashSet<String> = r.iter().map(|s| signature(&s.labels, m)).collect();
-    l.into_iter().filter(|s| !right.contains(&signature(&s.labels, m))).collect()
+    filter_by_set(l, &signature_set(&r, m), m, false)
 }
 
 /// Labels `{...}` that a series matches on, for error messages
@@ -243,14 +265,14 @@ fn result_metric(lhs: &Labels, rhs: &Labels, op: TokenId, m: &Matching) -> Label
     out
 }
 
-fn vector_binop(
+fn vector_binop<'a>(
     op: TokenId,
-    lhs: Vec<VSample>,
-    rhs: Vec<VSample>,
+    lhs: Vec<ESample<'a>>,
+    rhs: Vec<ESample<'a>>,
     m: &Matching,
     return_bool: bool,
     t: i64,
-) -> Result<Vec<VSample>, EvalError> {
+) -> Result<Vec<ESample<'a>>, EvalError> {
     if lhs.is_empty() || rhs.is_empty() {
         return Ok(Vec::new());
     }
@@ -273,13 +295,16 @@ fn vector_binop(
         right.insert(sig, i);
     }
 
-    // One-to-one: which signatures matched. Many-to-one: which result label
-    // sets each signature produced.
-    let mut matched: HashMap<String, HashSet<Labels>> = HashMap::new();
+    // Right-hand samples already matched (one-to-one), or (right sample,
+    // result label hash) pairs already produced (many-to-one); Prometheus
+    // also compares result hashes here.
+    let mut matched_one: HashSet<usize> = HashSet::new();
+    let mut matched_many: HashSet<(usize, u64)> = HashSet::new();
     let mut out = Vec::new();
+    let mut sig = String::new();
     for ls in &lhs {
-        let sig = signature(&ls.labels, m);
-        let Some(&ri) = right.get(&sig) else { continue };
+        signature_into(&ls.labels, m, &mut sig);
+        let Some(&ri) = right.get(sig.as_str()) else { continue };
         let rs = &rhs[ri];
         let (fl, fr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
         let (mut val, keep) = elem_binop(op, fl, fr)?;
@@ -290,19 +315,18 @@ fn vector_binop(
         }
         let metric = result_metric(&ls.labels, &rs.labels, op, m);
         if m.card == Card::OneToOne {
-            if matched.contains_key(&sig) {
+            if !matched_one.insert(ri) {
                 return Err(EvalError::Execution(
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
                         .into(),
                 ));
             }
-            matched.insert(sig, HashSet::new());
-        } else if !matched.entry(sig).or_default().insert(metric.clone()) {
+        } else if !matched_many.insert((ri, metric.hash64())) {
             return Err(EvalError::Execution(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
             ));
         }
-        out.push(VSample { labels: metric, t, v: val, drop_name: return_bool });
+        out.push(ESample { labels: Cow::Owned(metric), t, v: val, drop_name: return_bool });
     }
     Ok(out)
 }
@@ -311,8 +335,8 @@ fn vector_binop(
 mod tests {
     use super::*;
 
-    fn vs(pairs: &[(&str, &str)], v: f64) -> VSample {
-        VSample { labels: Labels::from_pairs(pairs.iter().copied()), t: 0, v, drop_name: false }
+    fn vs(pairs: &[(&str, &str)], v: f64) -> ESample<'static> {
+        ESample { labels: Cow::Owned(Labels::from_pairs(pairs.iter().copied())), t: 0, v, drop_name: false }
     }
 
     fn ignoring(names: &[&str]) -> Matching {
@@ -330,7 +354,7 @@ mod tests {
         let r = vec![vs(&[("__name__", "b"), ("x", "1")], 2.0)];
         let m = ignoring(&[]);
         let sum = vector_binop(T_ADD, l.clone(), r.clone(), &m, false, 0).unwrap();
-        assert_eq!(sum[0].labels, Labels::from_pairs([("x", "1")]));
+        assert_eq!(*sum[0].labels, Labels::from_pairs([("x", "1")]));
         assert_eq!(sum[0].v, 5.0);
         let gt = vector_binop(T_GTR, l, r, &m, false, 0).unwrap();
         assert_eq!(gt[0].labels.get("__name__"), Some("a"));
@@ -356,7 +380,7 @@ mod tests {
         let m = Matching { card: Card::ManyToOne, on: true, names: vec!["j".into()], include: vec!["v".into()] };
         let out = vector_binop(T_MUL, l, r, &m, false, 0).unwrap();
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].labels, Labels::from_pairs([("i", "1"), ("j", "x"), ("v", "9")]));
+        assert_eq!(*out[0].labels, Labels::from_pairs([("i", "1"), ("j", "x"), ("v", "9")]));
         assert_eq!(out[1].v, 30.0);
     }
 

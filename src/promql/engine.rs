@@ -8,12 +8,14 @@
 //! Semantics follow Prometheus 3.5 `promql/engine.go`.
 
 use super::functions::{self, FnCtx};
+use super::ivalue::{ESample, EValue};
 use super::selector;
-use super::value::{Annotations, EvalError, Matrix, QueryOutput, QueryValue, RangeSeries, VSample, Value};
+use super::value::{Annotations, EvalError, Matrix, QueryOutput, QueryValue, RangeSeries};
 use crate::model::{Labels, MemStore, Sample, Series};
 use promql_parser::parser::token::{T_LIMITK, T_LIMIT_RATIO};
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, SubqueryExpr, VectorSelector};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -75,10 +77,10 @@ impl Engine {
         let mut ev = Evaluator::new(store, &self.opts, t, t);
         let value = ev.eval(expr, t)?;
         let value = match value {
-            Value::Scalar(v) => QueryValue::Scalar { t, v },
-            Value::String(s) => QueryValue::String { t, s },
-            Value::Vector(v) => QueryValue::Vector(finish_vector(v)?),
-            Value::Matrix(m) => QueryValue::Matrix(finish_matrix(m.series)?),
+            EValue::Scalar(v) => QueryValue::Scalar { t, v },
+            EValue::String(s) => QueryValue::String { t, s },
+            EValue::Vector(v) => QueryValue::Vector(finish_vector(v)?),
+            EValue::Matrix(m) => QueryValue::Matrix(finish_matrix(m.series)?),
         };
         Ok(QueryOutput { value, annotations: ev.annotations })
     }
@@ -116,10 +118,10 @@ impl Engine {
         let mut t = start;
         while t <= end {
             match ev.eval(expr, t)? {
-                Value::Scalar(v) => acc.push(Labels::new(), false, t, v)?,
-                Value::Vector(samples) => {
+                EValue::Scalar(v) => acc.push(Labels::new(), false, t, v)?,
+                EValue::Vector(samples) => {
                     for s in samples {
-                        acc.push(s.labels, s.drop_name, t, s.v)?;
+                        acc.push_cow(s.labels, s.drop_name, t, s.v)?;
                     }
                 }
                 _ => return Err(EvalError::Execution("unexpected value type in range query".into())),
@@ -181,6 +183,21 @@ struct StepAccumulator {
 }
 
 impl StepAccumulator {
+    /// Like [`Self::push`], copying borrowed labels only for a new series.
+    fn push_cow(&mut self, labels: Cow<'_, Labels>, drop_name: bool, t: i64, v: f64) -> Result<(), EvalError> {
+        match self.index.get(labels.as_ref()) {
+            Some(&i) => {
+                let s = &mut self.series[i];
+                if s.points.last().is_some_and(|p| p.t == t) {
+                    return Err(EvalError::Execution(DUPLICATE_LABELSET.into()));
+                }
+                s.points.push(Sample { t, v });
+                Ok(())
+            }
+            None => self.push(labels.into_owned(), drop_name, t, v),
+        }
+    }
+
     fn push(&mut self, labels: Labels, drop_name: bool, t: i64, v: f64) -> Result<(), EvalError> {
         match self.index.get(&labels) {
             Some(&i) => {
@@ -202,10 +219,10 @@ impl StepAccumulator {
 
 /// Applies delayed name removal to an instant vector result and checks that
 /// label sets stay unique.
-fn finish_vector(v: Vec<VSample>) -> Result<Vec<(Labels, f64)>, EvalError> {
+fn finish_vector(v: Vec<ESample<'_>>) -> Result<Vec<(Labels, f64)>, EvalError> {
     let out: Vec<(Labels, f64)> = v
         .into_iter()
-        .map(|s| (if s.drop_name { s.labels.without_metric_name() } else { s.labels }, s.v))
+        .map(|s| (if s.drop_name { s.labels.without_metric_name() } else { s.labels.into_owned() }, s.v))
         .collect();
     if out.len() > 1 {
         let mut seen = std::collections::HashSet::with_capacity(out.len());
@@ -257,7 +274,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates `expr` at time `t`.
-    pub(crate) fn eval(&mut self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+    pub(crate) fn eval(&mut self, expr: &Expr, t: i64) -> Result<EValue<'a>, EvalError> {
         let v = self.eval_node(expr, t)?;
         if !self.opts.delayed_name_removal {
             return Ok(drop_names_now(v));
@@ -265,20 +282,20 @@ impl<'a> Evaluator<'a> {
         Ok(v)
     }
 
-    fn eval_node(&mut self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+    fn eval_node(&mut self, expr: &Expr, t: i64) -> Result<EValue<'a>, EvalError> {
         match expr {
-            Expr::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
-            Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
+            Expr::NumberLiteral(n) => Ok(EValue::Scalar(n.val)),
+            Expr::StringLiteral(s) => Ok(EValue::String(s.val.clone())),
             Expr::Paren(p) => self.eval(&p.expr, t),
             Expr::Unary(u) => match self.eval(&u.expr, t)? {
-                Value::Scalar(v) => Ok(Value::Scalar(-v)),
-                Value::Vector(mut vs) => {
+                EValue::Scalar(v) => Ok(EValue::Scalar(-v)),
+                EValue::Vector(mut vs) => {
                     for s in &mut vs {
                         s.v = -s.v;
                         s.t = t;
                         s.drop_name = true;
                     }
-                    Ok(Value::Vector(vs))
+                    Ok(EValue::Vector(vs))
                 }
                 _ => Err(EvalError::Execution(
                     "unary expression only allowed on expressions of type scalar or instant vector".into(),
@@ -291,7 +308,7 @@ impl<'a> Evaluator<'a> {
                 let ref_t = selector::at_ms(&vs.at, self.start, self.end).unwrap_or(t) - selector::offset_ms(&vs.offset);
                 let out = selector::instant_vector(&series, ref_t, self.opts.lookback_delta_ms);
                 self.check_samples(out.len())?;
-                Ok(Value::Vector(out))
+                Ok(EValue::Vector(out))
             }
             Expr::MatrixSelector(ms) => {
                 let series = self.selection(&ms.vs)?;
@@ -300,16 +317,16 @@ impl<'a> Evaluator<'a> {
                 let range = selector::duration_ms(&ms.range);
                 let out = selector::range_vector(&series, ref_t, range);
                 self.check_samples(out.iter().map(|s| s.points.len()).sum())?;
-                Ok(Value::Matrix(Matrix { series: out, range_start: ref_t - range, range_end: ref_t }))
+                Ok(EValue::Matrix(Matrix { series: out, range_start: ref_t - range, range_end: ref_t }))
             }
-            Expr::Subquery(sq) => Ok(Value::Matrix(self.subquery(sq, t)?)),
+            Expr::Subquery(sq) => Ok(EValue::Matrix(self.subquery(sq, t)?)),
             Expr::Call(c) => {
                 let mut args = Vec::with_capacity(c.args.args.len());
                 for a in &c.args.args {
-                    args.push(self.eval(a, t)?);
+                    args.push(self.eval(a, t)?.into_value());
                 }
                 let mut ctx = FnCtx { t, arg_exprs: &c.args.args, annotations: &mut self.annotations };
-                functions::call(c.func.name, args, &mut ctx)
+                functions::call(c.func.name, args, &mut ctx).map(EValue::from_value)
             }
             Expr::Extension(_) => Err(EvalError::Unsupported("extension expressions".into())),
         }
@@ -353,13 +370,13 @@ impl<'a> Evaluator<'a> {
         let mut total = 0usize;
         while ts <= ref_t {
             match self.eval(&sq.expr, ts)? {
-                Value::Vector(samples) => {
+                EValue::Vector(samples) => {
                     total += samples.len();
                     for s in samples {
-                        acc.push(s.labels, s.drop_name, ts, s.v)?;
+                        acc.push_cow(s.labels, s.drop_name, ts, s.v)?;
                     }
                 }
-                Value::Scalar(v) => acc.push(Labels::new(), false, ts, v)?,
+                EValue::Scalar(v) => acc.push(Labels::new(), false, ts, v)?,
                 _ => return Err(EvalError::Execution("subquery is only allowed on instant vector".into())),
             }
             self.check_samples(total)?;
@@ -370,25 +387,25 @@ impl<'a> Evaluator<'a> {
 }
 
 /// Immediate name removal, used when delayed removal is off.
-fn drop_names_now(v: Value) -> Value {
+fn drop_names_now(v: EValue<'_>) -> EValue<'_> {
     match v {
-        Value::Vector(mut vs) => {
+        EValue::Vector(mut vs) => {
             for s in &mut vs {
                 if s.drop_name {
-                    s.labels = s.labels.without_metric_name();
+                    s.labels = Cow::Owned(s.labels.without_metric_name());
                     s.drop_name = false;
                 }
             }
-            Value::Vector(vs)
+            EValue::Vector(vs)
         }
-        Value::Matrix(mut m) => {
+        EValue::Matrix(mut m) => {
             for s in &mut m.series {
                 if s.drop_name {
                     s.labels = s.labels.without_metric_name();
                     s.drop_name = false;
                 }
             }
-            Value::Matrix(m)
+            EValue::Matrix(m)
         }
         other => other,
     }

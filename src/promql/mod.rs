@@ -8,6 +8,7 @@ mod binary;
 pub mod engine;
 pub mod functions;
 mod gofmt;
+mod ivalue;
 mod selector;
 #[cfg(test)]
 mod script_driver;

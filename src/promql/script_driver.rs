@@ -121,3 +121,38 @@ fn perf_100k() {
     }
     println!("total {:.1} ms for {} queries", t0.elapsed().as_secs_f64() * 1000.0, queries.len());
 }
+
+#[test]
+#[ignore]
+fn perf_pieces() {
+    use crate::model::{Labels, Matcher};
+    let mut store = MemStore::new();
+    for i in 0..100_000u32 {
+        let l = Labels::from_pairs([
+            ("__name__", if i % 2 == 0 { "http_requests_total" } else { "up" }.to_string()),
+            ("job", format!("job{}", i % 50)),
+            ("instance", format!("inst{}", i / 2)),
+            ("code", format!("{}", 200 + (i % 5))),
+        ]);
+        for k in 0..10 {
+            store.append(&l, k * 60_000, (i + k as u32) as f64).unwrap();
+        }
+    }
+    let m = vec![Matcher::equal("__name__", "up")];
+    let t = std::time::Instant::now();
+    let mut sel = store.select_sorted(&m);
+    println!("select {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let t = std::time::Instant::now();
+    sel.sort_by(|a, b| a.labels.cmp(&b.labels));
+    println!("sort {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let t = std::time::Instant::now();
+    let v = super::selector::instant_vector(&sel, 9 * 60_000, 300_000);
+    println!("instant_vector {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let t = std::time::Instant::now();
+    let set: std::collections::HashSet<&Labels> = v.iter().map(|s| s.labels.as_ref()).collect();
+    println!("hashset {:.1} ms {}", t.elapsed().as_secs_f64() * 1000.0, set.len());
+    drop(set);
+    let t = std::time::Instant::now();
+    drop(v);
+    println!("drop {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+}

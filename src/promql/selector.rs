@@ -2,7 +2,8 @@
 //! matchers once per selector, and reading the samples an instant or range
 //! selector sees at one evaluation time.
 
-use super::value::{EvalError, RangeSeries, VSample};
+use super::ivalue::ESample;
+use super::value::{EvalError, RangeSeries};
 use crate::model::{is_stale_nan, MatchOp, Matcher, MemStore, Sample, Series, METRIC_NAME};
 use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
 use promql_parser::parser::{AtModifier, Offset, VectorSelector};
@@ -46,21 +47,16 @@ fn convert_one(m: &PMatcher) -> Result<Matcher, EvalError> {
 /// Selects the series of a selector, sorted by label set like the series sets
 /// Prometheus's storage returns (topk ties and limitk depend on this order).
 pub(crate) fn select<'a>(store: &'a MemStore, groups: &[Vec<Matcher>]) -> Vec<&'a Series> {
-    let mut out: Vec<&'a Series> = if groups.len() == 1 {
-        store.select(&groups[0])
-    } else {
-        let mut all: Vec<&'a Series> = Vec::new();
-        for g in groups {
-            all.extend(store.select(g));
-        }
-        all.sort_by(|a, b| a.labels.cmp(&b.labels));
-        all.dedup_by(|a, b| a.labels == b.labels);
-        all
-    };
-    if !out.windows(2).all(|w| w[0].labels <= w[1].labels) {
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    if groups.len() == 1 {
+        return store.select_sorted(&groups[0]);
     }
-    out
+    let mut all: Vec<&'a Series> = Vec::new();
+    for g in groups {
+        all.extend(store.select(g));
+    }
+    all.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+    all.dedup_by(|a, b| a.labels == b.labels);
+    all
 }
 
 /// Milliseconds of a parser duration.
@@ -121,11 +117,12 @@ pub(crate) fn samples_in(samples: &[Sample], mint: i64, maxt: i64) -> Vec<Sample
 
 /// An instant vector selector over already selected series at `ref_t`.
 /// Each sample keeps the stored timestamp so `timestamp()` can report it.
-pub(crate) fn instant_vector(series: &[&Series], ref_t: i64, lookback: i64) -> Vec<VSample> {
+/// The labels stay borrowed from the store.
+pub(crate) fn instant_vector<'a>(series: &[&'a Series], ref_t: i64, lookback: i64) -> Vec<ESample<'a>> {
     let mut out = Vec::with_capacity(series.len());
     for s in series {
         if let Some(p) = sample_at(&s.samples, ref_t, lookback) {
-            out.push(VSample { labels: s.labels.clone(), t: p.t, v: p.v, drop_name: false });
+            out.push(ESample { labels: std::borrow::Cow::Borrowed(&s.labels), t: p.t, v: p.v, drop_name: false });
         }
     }
     out

@@ -61,15 +61,21 @@ pub fn describe_value(v: &QueryValue) -> String {
         QueryValue::Scalar { v, .. } => format!("scalar {}", fmt_float(*v)),
         QueryValue::String { s, .. } => format!("string {s:?}"),
         QueryValue::Vector(samples) => {
-            let items: Vec<String> = samples.iter().map(|(l, v)| format!("{l} {}", fmt_float(*v))).collect();
+            let items: Vec<String> = samples
+                .iter()
+                .map(|(l, v)| format!("{l} {}", fmt_float(*v)))
+                .collect();
             format!("vector [{}]", items.join(", "))
         }
         QueryValue::Matrix(series) => {
             let items: Vec<String> = series
                 .iter()
                 .map(|s| {
-                    let pts: Vec<String> =
-                        s.points.iter().map(|p| format!("{}@{}", fmt_float(p.v), p.t)).collect();
+                    let pts: Vec<String> = s
+                        .points
+                        .iter()
+                        .map(|p| format!("{}@{}", fmt_float(p.v), p.t))
+                        .collect();
                     format!("{} [{}]", s.labels, pts.join(" "))
                 })
                 .collect();
@@ -87,11 +93,20 @@ pub fn check_eval(cmd: &EvalCmd, got: &Result<QueryOutput, EvalError>) -> Verdic
         Err(e) => check_error(cmd, e),
         Ok(_) if cmd.fail => Err(format!(
             "expected the query to fail, got {}",
-            got.as_ref().map(|o| describe_value(&o.value)).unwrap_or_default()
+            got.as_ref()
+                .map(|o| describe_value(&o.value))
+                .unwrap_or_default()
         )),
-        Ok(out) => check_annotations("warning", &cmd.warn, &out.annotations.warnings, &mut advisories)
-            .and_then(|()| check_annotations("info", &cmd.info, &out.annotations.infos, &mut advisories))
-            .and_then(|()| check_value(cmd, &out.value)),
+        Ok(out) => check_annotations(
+            "warning",
+            &cmd.warn,
+            &out.annotations.warnings,
+            &mut advisories,
+        )
+        .and_then(|()| {
+            check_annotations("info", &cmd.info, &out.annotations.infos, &mut advisories)
+        })
+        .and_then(|()| check_value(cmd, &out.value)),
     };
     Verdict { result, advisories }
 }
@@ -101,7 +116,9 @@ fn check_error(cmd: &EvalCmd, e: &EvalError) -> Result<(), String> {
         return Err(format!("unexpected error: {e}"));
     }
     match &cmd.fail_message {
-        Some(m) if !m.matches(&e.to_string()) => Err(format!("expected error {m:?}, got {:?}", e.to_string())),
+        Some(m) if !m.matches(&e.to_string()) => {
+            Err(format!("expected error {m:?}, got {:?}", e.to_string()))
+        }
         _ => Ok(()),
     }
 }
@@ -125,7 +142,11 @@ fn check_annotations(
     }
     if !exp.lines.is_empty() {
         for g in got {
-            if !exp.lines.iter().any(|m| m.as_ref().is_none_or(|m| m.matches(g))) {
+            if !exp
+                .lines
+                .iter()
+                .any(|m| m.as_ref().is_none_or(|m| m.matches(g)))
+            {
                 advisories.push(format!("{kind} not matched by any expect line: {g:?}"));
             }
         }
@@ -135,26 +156,42 @@ fn check_annotations(
 
 fn check_value(cmd: &EvalCmd, v: &QueryValue) -> Result<(), String> {
     match (&cmd.query, &cmd.expected, v) {
-        (EvalQuery::Instant { .. }, ExpectedResult::Scalar(want), QueryValue::Scalar { v: got, .. }) => {
+        (
+            EvalQuery::Instant { .. },
+            ExpectedResult::Scalar(want),
+            QueryValue::Scalar { v: got, .. },
+        ) => {
             if almost_equal(*want, *got) {
                 Ok(())
             } else {
-                Err(format!("expected scalar {}, got {}", fmt_float(*want), fmt_float(*got)))
+                Err(format!(
+                    "expected scalar {}, got {}",
+                    fmt_float(*want),
+                    fmt_float(*got)
+                ))
             }
         }
-        (_, ExpectedResult::Scalar(want), other) => {
-            Err(format!("expected scalar {}, got {}", fmt_float(*want), shorten(&describe_value(other))))
-        }
+        (_, ExpectedResult::Scalar(want), other) => Err(format!(
+            "expected scalar {}, got {}",
+            fmt_float(*want),
+            shorten(&describe_value(other))
+        )),
         (EvalQuery::Instant { .. }, ExpectedResult::Series(exp), QueryValue::Vector(samples)) => {
             check_vector(exp, samples, cmd.ordered)
         }
-        (EvalQuery::Range { start, end, step }, ExpectedResult::Series(exp), QueryValue::Matrix(series)) => {
-            check_matrix(exp, series, *start, *end, *step)
-        }
-        (EvalQuery::Instant { .. }, _, other) => {
-            Err(format!("expected an instant vector, got {}", shorten(&describe_value(other))))
-        }
-        (EvalQuery::Range { .. }, _, other) => Err(format!("expected a matrix, got {}", shorten(&describe_value(other)))),
+        (
+            EvalQuery::Range { start, end, step },
+            ExpectedResult::Series(exp),
+            QueryValue::Matrix(series),
+        ) => check_matrix(exp, series, *start, *end, *step),
+        (EvalQuery::Instant { .. }, _, other) => Err(format!(
+            "expected an instant vector, got {}",
+            shorten(&describe_value(other))
+        )),
+        (EvalQuery::Range { .. }, _, other) => Err(format!(
+            "expected a matrix, got {}",
+            shorten(&describe_value(other))
+        )),
     }
 }
 
@@ -170,14 +207,24 @@ pub fn shorten(s: &str) -> String {
 
 fn find<'a>(exp: &'a [ExpectedSeries], labels: &Labels) -> Option<(usize, &'a ExpectedSeries)> {
     // The last line wins when a label set is listed twice, as upstream.
-    exp.iter().enumerate().rev().find(|(_, e)| &e.desc.labels == labels)
+    exp.iter()
+        .enumerate()
+        .rev()
+        .find(|(_, e)| &e.desc.labels == labels)
 }
 
-fn check_vector(exp: &[ExpectedSeries], got: &[(Labels, f64)], ordered: bool) -> Result<(), String> {
+fn check_vector(
+    exp: &[ExpectedSeries],
+    got: &[(Labels, f64)],
+    ordered: bool,
+) -> Result<(), String> {
     let mut seen = vec![false; exp.len()];
     for (pos, (labels, v)) in got.iter().enumerate() {
         let Some((i, e)) = find(exp, labels) else {
-            return Err(format!("unexpected series {labels} {} in result", fmt_float(*v)));
+            return Err(format!(
+                "unexpected series {labels} {} in result",
+                fmt_float(*v)
+            ));
         };
         if seen[i] {
             return Err(format!("series {labels} returned twice"));
@@ -186,26 +233,55 @@ fn check_vector(exp: &[ExpectedSeries], got: &[(Labels, f64)], ordered: bool) ->
         match e.desc.values.first() {
             Some(SequenceValue::Float(want)) => {
                 if !almost_equal(*want, *v) {
-                    return Err(format!("{labels}: expected {}, got {}", fmt_float(*want), fmt_float(*v)));
+                    return Err(format!(
+                        "{labels}: expected {}, got {}",
+                        fmt_float(*want),
+                        fmt_float(*v)
+                    ));
                 }
             }
-            Some(SequenceValue::Histogram(_)) => return Err(format!("{labels}: expected a histogram, got a float")),
-            _ => return Err(format!("unexpected series {labels} {} (expected no value)", fmt_float(*v))),
+            Some(SequenceValue::Histogram(_)) => {
+                return Err(format!("{labels}: expected a histogram, got a float"))
+            }
+            _ => {
+                return Err(format!(
+                    "unexpected series {labels} {} (expected no value)",
+                    fmt_float(*v)
+                ))
+            }
         }
         if ordered && i != pos {
-            return Err(format!("expected {labels} at position {}, got it at {}", i + 1, pos + 1));
+            return Err(format!(
+                "expected {labels} at position {}, got it at {}",
+                i + 1,
+                pos + 1
+            ));
         }
     }
     for (i, e) in exp.iter().enumerate() {
-        let has_value = e.desc.values.iter().any(|v| !matches!(v, SequenceValue::Omitted));
+        let has_value = e
+            .desc
+            .values
+            .iter()
+            .any(|v| !matches!(v, SequenceValue::Omitted));
         if !seen[i] && has_value && find(exp, &e.desc.labels).map(|f| f.0) == Some(i) {
-            return Err(format!("missing series {} (got {} series)", e.desc.labels, got.len()));
+            return Err(format!(
+                "missing series {} (got {} series)",
+                e.desc.labels,
+                got.len()
+            ));
         }
     }
     Ok(())
 }
 
-fn check_matrix(exp: &[ExpectedSeries], got: &[RangeSeries], start: i64, end: i64, step: i64) -> Result<(), String> {
+fn check_matrix(
+    exp: &[ExpectedSeries],
+    got: &[RangeSeries],
+    start: i64,
+    end: i64,
+    step: i64,
+) -> Result<(), String> {
     if got.windows(2).any(|w| w[0].labels > w[1].labels) {
         return Err("matrix result is not sorted by label set".into());
     }
@@ -213,31 +289,48 @@ fn check_matrix(exp: &[ExpectedSeries], got: &[RangeSeries], start: i64, end: i6
     let mut seen = vec![false; exp.len()];
     for s in got {
         let Some((i, e)) = find(exp, &s.labels) else {
-            return Err(format!("unexpected series {} in result ({} points)", s.labels, s.points.len()));
+            return Err(format!(
+                "unexpected series {} in result ({} points)",
+                s.labels,
+                s.points.len()
+            ));
         };
         if seen[i] {
             return Err(format!("series {} returned twice", s.labels));
         }
         seen[i] = true;
         if e.desc.values.len() > steps {
-            return Err(format!("{}: expectation has {} values for {steps} steps", s.labels, e.desc.values.len()));
+            return Err(format!(
+                "{}: expectation has {} values for {steps} steps",
+                s.labels,
+                e.desc.values.len()
+            ));
         }
         let mut want: Vec<Sample> = Vec::new();
         for (k, v) in e.desc.values.iter().enumerate() {
             match v {
                 SequenceValue::Omitted => {}
-                SequenceValue::Float(f) => want.push(Sample { t: start + k as i64 * step, v: *f }),
+                SequenceValue::Float(f) => want.push(Sample {
+                    t: start + k as i64 * step,
+                    v: *f,
+                }),
                 SequenceValue::Histogram(_) => {
                     return Err(format!("{}: expected histograms, got floats", s.labels));
                 }
             }
         }
         let fmt_pts = |p: &[Sample]| -> String {
-            let v: Vec<String> = p.iter().map(|x| format!("{}@{}", fmt_float(x.v), x.t / 1000)).collect();
+            let v: Vec<String> = p
+                .iter()
+                .map(|x| format!("{}@{}", fmt_float(x.v), x.t / 1000))
+                .collect();
             shorten(&v.join(" "))
         };
         let mismatch = want.len() != s.points.len()
-            || want.iter().zip(&s.points).any(|(w, g)| w.t != g.t || !almost_equal(w.v, g.v));
+            || want
+                .iter()
+                .zip(&s.points)
+                .any(|(w, g)| w.t != g.t || !almost_equal(w.v, g.v));
         if mismatch {
             return Err(format!(
                 "{}: expected [{}], got [{}] (value@seconds)",
@@ -248,9 +341,17 @@ fn check_matrix(exp: &[ExpectedSeries], got: &[RangeSeries], start: i64, end: i6
         }
     }
     for (i, e) in exp.iter().enumerate() {
-        let has_value = e.desc.values.iter().any(|v| !matches!(v, SequenceValue::Omitted));
+        let has_value = e
+            .desc
+            .values
+            .iter()
+            .any(|v| !matches!(v, SequenceValue::Omitted));
         if !seen[i] && has_value && find(exp, &e.desc.labels).map(|f| f.0) == Some(i) {
-            return Err(format!("missing series {} (got {} series)", e.desc.labels, got.len()));
+            return Err(format!(
+                "missing series {} (got {} series)",
+                e.desc.labels,
+                got.len()
+            ));
         }
     }
     Ok(())
@@ -275,11 +376,16 @@ mod tests {
     }
 
     fn out(value: QueryValue) -> Result<QueryOutput, EvalError> {
-        Ok(QueryOutput { value, annotations: Annotations::default() })
+        Ok(QueryOutput {
+            value,
+            annotations: Annotations::default(),
+        })
     }
 
     fn vector(items: &[(&str, f64)]) -> Result<QueryOutput, EvalError> {
-        out(QueryValue::Vector(items.iter().map(|(s, v)| (l(s), *v)).collect()))
+        out(QueryValue::Vector(
+            items.iter().map(|(s, v)| (l(s), *v)).collect(),
+        ))
     }
 
     fn check(c: &EvalCmd, got: Result<QueryOutput, EvalError>) -> Result<(), String> {
@@ -308,13 +414,23 @@ mod tests {
     fn vector_ignores_order_unless_ordered() {
         let c = cmd("eval instant at 0 x\n  x{a=\"1\"} 1\n  x{a=\"2\"} 2\n");
         assert!(check(&c, vector(&[("x{a=\"2\"}", 2.0), ("x{a=\"1\"}", 1.0)])).is_ok());
-        assert!(check(&c, vector(&[("x{a=\"1\"}", 1.0)])).unwrap_err().contains("missing series"));
+        assert!(check(&c, vector(&[("x{a=\"1\"}", 1.0)]))
+            .unwrap_err()
+            .contains("missing series"));
         assert!(check(&c, vector(&[("x{a=\"1\"}", 1.0), ("x{a=\"2\"}", 2.1)])).is_err());
         // The name is part of the identity.
-        assert!(check(&c, vector(&[("{a=\"1\"}", 1.0), ("x{a=\"2\"}", 2.0)])).unwrap_err().contains("unexpected"));
+        assert!(
+            check(&c, vector(&[("{a=\"1\"}", 1.0), ("x{a=\"2\"}", 2.0)]))
+                .unwrap_err()
+                .contains("unexpected")
+        );
         let o = cmd("eval_ordered instant at 0 x\n  x{a=\"1\"} 1\n  x{a=\"2\"} 2\n");
         assert!(check(&o, vector(&[("x{a=\"1\"}", 1.0), ("x{a=\"2\"}", 2.0)])).is_ok());
-        assert!(check(&o, vector(&[("x{a=\"2\"}", 2.0), ("x{a=\"1\"}", 1.0)])).unwrap_err().contains("position"));
+        assert!(
+            check(&o, vector(&[("x{a=\"2\"}", 2.0), ("x{a=\"1\"}", 1.0)]))
+                .unwrap_err()
+                .contains("position")
+        );
     }
 
     #[test]
@@ -331,8 +447,16 @@ mod tests {
     #[test]
     fn range_points_and_sorting() {
         let c = cmd("eval range from 0 to 3m step 1m x\n  x{a=\"1\"} 1 _ 3\n  x{a=\"2\"} 0+1x3\n");
-        let pts = |v: &[(i64, f64)]| v.iter().map(|&(t, v)| Sample { t: t * 60_000, v }).collect::<Vec<_>>();
-        let rs = |lb: &str, p: Vec<Sample>| RangeSeries { labels: l(lb), points: p, drop_name: false };
+        let pts = |v: &[(i64, f64)]| {
+            v.iter()
+                .map(|&(t, v)| Sample { t: t * 60_000, v })
+                .collect::<Vec<_>>()
+        };
+        let rs = |lb: &str, p: Vec<Sample>| RangeSeries {
+            labels: l(lb),
+            points: p,
+            drop_name: false,
+        };
         let good = vec![
             rs("x{a=\"1\"}", pts(&[(0, 1.0), (2, 3.0)])),
             rs("x{a=\"2\"}", pts(&[(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0)])),
@@ -340,7 +464,9 @@ mod tests {
         assert!(check(&c, out(QueryValue::Matrix(good.clone()))).is_ok());
         let mut unsorted = good.clone();
         unsorted.reverse();
-        assert!(check(&c, out(QueryValue::Matrix(unsorted))).unwrap_err().contains("sorted"));
+        assert!(check(&c, out(QueryValue::Matrix(unsorted)))
+            .unwrap_err()
+            .contains("sorted"));
         // A point beyond the expected values ("fewer values than steps": rest must be empty).
         let mut extra = good.clone();
         extra[0].points.push(Sample { t: 180_000, v: 4.0 });
@@ -356,9 +482,13 @@ mod tests {
         let c = cmd("eval_fail instant at 0 x\n  expected_fail_message boom\n");
         assert!(check(&c, Err(EvalError::Execution("boom".into()))).is_ok());
         assert!(check(&c, Err(EvalError::Execution("bang".into()))).is_err());
-        assert!(check(&c, vector(&[])).unwrap_err().contains("expected the query to fail"));
+        assert!(check(&c, vector(&[]))
+            .unwrap_err()
+            .contains("expected the query to fail"));
         let plain = cmd("eval instant at 0 x\n");
-        assert!(check(&plain, Err(EvalError::Execution("boom".into()))).unwrap_err().contains("boom"));
+        assert!(check(&plain, Err(EvalError::Execution("boom".into())))
+            .unwrap_err()
+            .contains("boom"));
     }
 
     #[test]
@@ -368,14 +498,21 @@ mod tests {
         let mut with_warn = vector(&[]).unwrap();
         with_warn.annotations.warn("PromQL warning: something");
         assert!(check_eval(&w, &Ok(with_warn.clone())).result.is_ok());
-        let m = cmd("eval instant at 0 x\n  expect warn msg: PromQL warning: other\n  expect no_info\n");
+        let m = cmd(
+            "eval instant at 0 x\n  expect warn msg: PromQL warning: other\n  expect no_info\n",
+        );
         let v = check_eval(&m, &Ok(with_warn.clone()));
         assert!(v.result.is_ok());
         assert_eq!(v.advisories.len(), 2);
         let mut with_info = with_warn;
         with_info.annotations.info("PromQL info: x");
-        assert!(check_eval(&m, &Ok(with_info.clone())).result.unwrap_err().contains("unexpected info"));
+        assert!(check_eval(&m, &Ok(with_info.clone()))
+            .result
+            .unwrap_err()
+            .contains("unexpected info"));
         // A plain eval does not check annotations at all.
-        assert!(check_eval(&cmd("eval instant at 0 x\n"), &Ok(with_info)).result.is_ok());
+        assert!(check_eval(&cmd("eval instant at 0 x\n"), &Ok(with_info))
+            .result
+            .is_ok());
     }
 }

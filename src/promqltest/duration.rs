@@ -17,7 +17,10 @@ const UNITS: [(&str, i64); 7] = [
 /// Parses a duration into milliseconds. Parts must come largest unit first,
 /// each unit at most once; a bare `0` is allowed; no sign, no fractions.
 pub fn parse_duration(input: &str) -> Result<i64, NotationError> {
-    let err = |reason: &str| NotationError::Duration { input: input.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| NotationError::Duration {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
     if input == "0" {
         return Ok(0);
     }
@@ -37,13 +40,18 @@ pub fn parse_duration(input: &str) -> Result<i64, NotationError> {
         if start == i {
             return Err(err("expected a number"));
         }
-        let n: i64 = input[start..i].parse().map_err(|_| err("number too large"))?;
+        let n: i64 = input[start..i]
+            .parse()
+            .map_err(|_| err("number too large"))?;
         let ustart = i;
         while i < b.len() && b[i].is_ascii_alphabetic() {
             i += 1;
         }
         let unit = &input[ustart..i];
-        let idx = UNITS.iter().position(|(u, _)| *u == unit).ok_or_else(|| err("unknown or missing unit"))?;
+        let idx = UNITS
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(|| err("unknown or missing unit"))?;
         if last.is_some_and(|l| idx <= l) {
             return Err(err("units must be in decreasing order, each at most once"));
         }
@@ -76,7 +84,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_durations() {
-        for bad in ["", "5", "1.5m", "-1m", "30s1m", "1m1m", "1 m", "m", "5x", "1ms1s"] {
+        for bad in [
+            "", "5", "1.5m", "-1m", "30s1m", "1m1m", "1 m", "m", "5x", "1ms1s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -32,8 +32,13 @@ impl NotationError {
     /// Attaches a 1-based script line number.
     pub fn at_line(self, line: usize) -> NotationError {
         match self {
-            e @ (NotationError::Script { .. } | NotationError::Load { .. } | NotationError::AtLine { .. }) => e,
-            e => NotationError::AtLine { line, source: Box::new(e) },
+            e @ (NotationError::Script { .. }
+            | NotationError::Load { .. }
+            | NotationError::AtLine { .. }) => e,
+            e => NotationError::AtLine {
+                line,
+                source: Box::new(e),
+            },
         }
     }
 }

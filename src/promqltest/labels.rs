@@ -28,7 +28,10 @@ fn ident_len(s: &str, colon: bool) -> usize {
 /// back-quoted strings are raw. Byte escapes that do not form UTF-8 are
 /// replaced with U+FFFD, since our label values are Rust strings.
 pub fn parse_string_literal(input: &str) -> Result<(String, &str), NotationError> {
-    let err = |reason: &str| NotationError::String { input: input.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| NotationError::String {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
     let mut chars = input.char_indices();
     let quote = match chars.next() {
         Some((_, q @ ('"' | '\'' | '`'))) => q,
@@ -38,7 +41,8 @@ pub fn parse_string_literal(input: &str) -> Result<(String, &str), NotationError
     let mut buf = [0u8; 4];
     while let Some((i, c)) = chars.next() {
         if c == quote {
-            let s = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let s = String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             return Ok((s, &input[i + 1..]));
         }
         if c == '\\' && quote != '`' {
@@ -47,7 +51,9 @@ pub fn parse_string_literal(input: &str) -> Result<(String, &str), NotationError
                 let mut v = 0u32;
                 for _ in 0..n {
                     let (_, h) = chars.next().ok_or_else(|| err("short escape"))?;
-                    v = v * 16 + h.to_digit(16).ok_or_else(|| err("bad hex digit in escape"))?;
+                    v = v * 16
+                        + h.to_digit(16)
+                            .ok_or_else(|| err("bad hex digit in escape"))?;
                 }
                 Ok(v)
             };
@@ -70,7 +76,9 @@ pub fn parse_string_literal(input: &str) -> Result<(String, &str), NotationError
                     let mut v = e.to_digit(8).unwrap_or(0);
                     for _ in 0..2 {
                         let (_, o) = chars.next().ok_or_else(|| err("short octal escape"))?;
-                        v = v * 8 + o.to_digit(8).ok_or_else(|| err("bad octal digit in escape"))?;
+                        v = v * 8
+                            + o.to_digit(8)
+                                .ok_or_else(|| err("bad octal digit in escape"))?;
                     }
                     if v > 255 {
                         return Err(err("octal escape out of range"));
@@ -95,7 +103,10 @@ pub fn parse_string_literal(input: &str) -> Result<(String, &str), NotationError
 /// PromQL keywords; a lone quoted string inside the braces is the metric
 /// name. A later duplicate label wins; empty values mean "absent".
 pub fn parse_label_set(input: &str) -> Result<(Labels, &str), NotationError> {
-    let err = |reason: &str| NotationError::Labels { input: input.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| NotationError::Labels {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
     let mut labels = Labels::new();
     let mut rest = input.trim_start();
     let n = ident_len(rest, true);
@@ -109,7 +120,9 @@ pub fn parse_label_set(input: &str) -> Result<(Labels, &str), NotationError> {
         }
         rest = after;
     }
-    rest = rest.strip_prefix('{').ok_or_else(|| err("expected a metric name or '{'"))?;
+    rest = rest
+        .strip_prefix('{')
+        .ok_or_else(|| err("expected a metric name or '{'"))?;
     loop {
         rest = rest.trim_start();
         if let Some(r) = rest.strip_prefix('}') {
@@ -163,8 +176,16 @@ mod tests {
         let (l, rest) = parse_label_set("up 1 2").unwrap();
         assert_eq!(l, labels(&[("__name__", "up")]));
         assert_eq!(rest, " 1 2");
-        let (l, rest) = parse_label_set(r#"http_requests{job="api", instance='0',} 0+1x2"#).unwrap();
-        assert_eq!(l, labels(&[("__name__", "http_requests"), ("job", "api"), ("instance", "0")]));
+        let (l, rest) =
+            parse_label_set(r#"http_requests{job="api", instance='0',} 0+1x2"#).unwrap();
+        assert_eq!(
+            l,
+            labels(&[
+                ("__name__", "http_requests"),
+                ("job", "api"),
+                ("instance", "0")
+            ])
+        );
         assert_eq!(rest, " 0+1x2");
         let (l, _) = parse_label_set(r#"{job="a"} 1"#).unwrap();
         assert_eq!(l, labels(&[("job", "a")]));

@@ -22,7 +22,10 @@ pub fn load_into(store: &mut MemStore, cmd: &LoadCmd) -> Result<LoadOutcome, Not
     // Later duplicates replace earlier ones, keeping the first position.
     let mut order: Vec<usize> = Vec::new();
     for (i, (_, d)) in cmd.series.iter().enumerate() {
-        match order.iter().position(|&j| cmd.series[j].1.labels == d.labels) {
+        match order
+            .iter()
+            .position(|&j| cmd.series[j].1.labels == d.labels)
+        {
             Some(p) => order[p] = i,
             None => order.push(i),
         }
@@ -35,9 +38,14 @@ pub fn load_into(store: &mut MemStore, cmd: &LoadCmd) -> Result<LoadOutcome, Not
             match v {
                 SequenceValue::Omitted => {}
                 SequenceValue::Histogram(_) => has_hist = true,
-                SequenceValue::Float(f) => store
-                    .append(&desc.labels, t, *f)
-                    .map_err(|e| NotationError::Load { line: *line, msg: e.to_string() })?,
+                SequenceValue::Float(f) => {
+                    store
+                        .append(&desc.labels, t, *f)
+                        .map_err(|e| NotationError::Load {
+                            line: *line,
+                            msg: e.to_string(),
+                        })?
+                }
             }
         }
         if has_hist {
@@ -79,7 +87,13 @@ mod tests {
     }
 
     fn samples(store: &MemStore, name: &str) -> Vec<Sample> {
-        store.series().iter().find(|s| s.labels.metric_name() == Some(name)).unwrap().samples.clone()
+        store
+            .series()
+            .iter()
+            .find(|s| s.labels.metric_name() == Some(name))
+            .unwrap()
+            .samples
+            .clone()
     }
 
     #[test]
@@ -88,7 +102,20 @@ mod tests {
         load(&mut st, "load 5m\n  a 0+10x2 _ stale\n").unwrap();
         let s = samples(&st, "a");
         assert_eq!(s.len(), 4);
-        assert_eq!(s[..3], [Sample { t: 0, v: 0.0 }, Sample { t: 300_000, v: 10.0 }, Sample { t: 600_000, v: 20.0 }]);
+        assert_eq!(
+            s[..3],
+            [
+                Sample { t: 0, v: 0.0 },
+                Sample {
+                    t: 300_000,
+                    v: 10.0
+                },
+                Sample {
+                    t: 600_000,
+                    v: 20.0
+                }
+            ]
+        );
         assert_eq!(s[3].t, 1_200_000);
         assert_eq!(s[3].v.to_bits(), STALE_NAN.to_bits());
     }
@@ -99,7 +126,10 @@ mod tests {
         load(&mut st, "load 1m\n  a 1 2\n  a 5\n").unwrap();
         assert_eq!(samples(&st, "a"), vec![Sample { t: 0, v: 5.0 }]);
         load(&mut st, "load 1m\n  a _ _ 7\n").unwrap();
-        assert_eq!(samples(&st, "a"), vec![Sample { t: 0, v: 5.0 }, Sample { t: 120_000, v: 7.0 }]);
+        assert_eq!(
+            samples(&st, "a"),
+            vec![Sample { t: 0, v: 5.0 }, Sample { t: 120_000, v: 7.0 }]
+        );
         // Older than what the series holds: rejected.
         let err = load(&mut st, "load 1m\n  a 1\n").unwrap_err();
         assert!(matches!(err, NotationError::Load { line: 2, .. }), "{err}");
@@ -109,8 +139,14 @@ mod tests {
     fn histograms_are_reported_not_stored() {
         let mut st = MemStore::new();
         let out = load(&mut st, "load 1m\n  h 1 {{sum:1}} 3\n  f 1\n").unwrap();
-        assert_eq!(out.histogram_series, vec![Labels::from_pairs([("__name__", "h")])]);
-        assert_eq!(samples(&st, "h"), vec![Sample { t: 0, v: 1.0 }, Sample { t: 120_000, v: 3.0 }]);
+        assert_eq!(
+            out.histogram_series,
+            vec![Labels::from_pairs([("__name__", "h")])]
+        );
+        assert_eq!(
+            samples(&st, "h"),
+            vec![Sample { t: 0, v: 1.0 }, Sample { t: 120_000, v: 3.0 }]
+        );
     }
 
     #[test]
@@ -121,7 +157,10 @@ mod tests {
             "load_with_nhcb 1m\n  x_bucket{le=\"1\", a=\"b\"} 1\n  x_bucket{le=\"+Inf\", a=\"b\"} 2\n  x_count{a=\"b\"} 2\n",
         )
         .unwrap();
-        assert_eq!(out.histogram_series, vec![Labels::from_pairs([("__name__", "x"), ("a", "b")])]);
+        assert_eq!(
+            out.histogram_series,
+            vec![Labels::from_pairs([("__name__", "x"), ("a", "b")])]
+        );
         assert_eq!(st.len(), 3);
     }
 }

@@ -9,10 +9,28 @@
 //!
 //! The language is described in `shared/conformance/README.md` section 1 and
 //! upstream in prometheus/prometheus: promql/promqltest/README.md.
+//!
+//! ```
+//! use alertgate::model::MemStore;
+//! use alertgate::promqltest::{load_into, parse_script, parse_series, Command, SequenceValue};
+//!
+//! // promtool-style input series: `a+bxN`, `_`, `stale`.
+//! let s = parse_series(r#"up{job="api"} -2+4x2 _ stale"#).unwrap();
+//! assert_eq!(s.values[..3], [SequenceValue::Float(-2.0), SequenceValue::Float(2.0), SequenceValue::Float(6.0)]);
+//! assert!(s.values[4].is_stale());
+//!
+//! let script = parse_script("load 1m\n  up{job=\"api\"} 1 0 1\n").unwrap();
+//! let mut store = MemStore::new();
+//! if let Command::Load(l) = &script.commands[0] {
+//!     load_into(&mut store, l).unwrap();
+//! }
+//! assert_eq!(store.series()[0].samples.len(), 3);
+//! ```
 
 pub mod compare;
 pub mod duration;
 pub mod error;
+pub mod expr;
 pub mod histogram;
 pub mod labels;
 pub mod load;
@@ -26,7 +44,7 @@ pub use histogram::HistogramLiteral;
 pub use labels::{parse_label_set, parse_string_literal};
 pub use load::{load_into, LoadOutcome};
 pub use script::{
-    parse_script, AnnotationExpect, Command, EvalCmd, EvalQuery, ExpectedResult, ExpectedSeries, LoadCmd,
-    MessageMatch, Script,
+    parse_script, AnnotationExpect, Command, EvalCmd, EvalQuery, ExpectedResult, ExpectedSeries,
+    LoadCmd, MessageMatch, Script,
 };
 pub use series::{parse_number, parse_series, parse_values, SequenceValue, SeriesDesc};

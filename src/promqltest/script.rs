@@ -10,30 +10,40 @@ use std::sync::OnceLock;
 /// A parsed script.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Script {
+    /// Commands in script order; `load`/`clear` state is sequential.
     pub commands: Vec<Command>,
 }
 
+/// One top-level command of a script.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// `load` / `load_with_nhcb` with its series.
     Load(LoadCmd),
     /// Drop all loaded data. The field is the 1-based line.
     Clear(usize),
+    /// An `eval` statement (boxed: it is much larger than the others).
     Eval(Box<EvalCmd>),
 }
 
 /// `load <interval>` (or `load_with_nhcb <interval>`) and its series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadCmd {
+    /// 1-based line of the command.
     pub line: usize,
+    /// Distance between consecutive values of a series.
     pub interval_ms: i64,
+    /// `load_with_nhcb`: classic histograms are also converted to NHCB.
     pub with_nhcb: bool,
     /// Each series with its 1-based line.
     pub series: Vec<(usize, SeriesDesc)>,
 }
 
+/// The query an eval runs; all times in ms since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvalQuery {
+    /// `eval instant at <at>`.
     Instant { at: i64 },
+    /// `eval range from <start> to <end> step <step>`.
     Range { start: i64, end: i64, step: i64 },
 }
 
@@ -76,10 +86,13 @@ impl AnnotationExpect {
 /// One expected series of an eval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpectedSeries {
+    /// 1-based line of the expectation.
     pub line: usize,
+    /// Labels (compared exactly) and values (one per step).
     pub desc: SeriesDesc,
 }
 
+/// The expected result of an eval.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExpectedResult {
     /// A bare number: the result must be a scalar.
@@ -91,8 +104,11 @@ pub enum ExpectedResult {
 /// One `eval` statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalCmd {
+    /// 1-based line of the eval command.
     pub line: usize,
+    /// The PromQL expression, unparsed.
     pub expr: String,
+    /// Instant or range, with its times.
     pub query: EvalQuery,
     /// `eval_fail` or `expect fail`.
     pub fail: bool,
@@ -100,8 +116,11 @@ pub struct EvalCmd {
     pub fail_message: Option<MessageMatch>,
     /// `eval_ordered` or `expect ordered`.
     pub ordered: bool,
+    /// Expectations about warning annotations.
     pub warn: AnnotationExpect,
+    /// Expectations about info annotations.
     pub info: AnnotationExpect,
+    /// The expected value (ignored when a failure is expected).
     pub expected: ExpectedResult,
 }
 
@@ -126,15 +145,18 @@ impl EvalCmd {
 fn re_instant() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$").expect("valid regex")
+        Regex::new(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
+            .expect("valid regex")
     })
 }
 
 fn re_range() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
-        Regex::new(r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$")
-            .expect("valid regex")
+        Regex::new(
+            r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$",
+        )
+        .expect("valid regex")
     })
 }
 
@@ -144,7 +166,10 @@ fn re_load() -> &'static Regex {
 }
 
 fn script_err(line: usize, msg: impl Into<String>) -> NotationError {
-    NotationError::Script { line, msg: msg.into() }
+    NotationError::Script {
+        line,
+        msg: msg.into(),
+    }
 }
 
 /// Parses a bare-number expectation like upstream's `parseNumber`: a Go
@@ -163,7 +188,10 @@ pub fn parse_scalar_line(s: &str) -> Option<f64> {
         (8, d)
     } else if let Some(d) = lower.strip_prefix("0b") {
         (2, d)
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|c| c.is_ascii_digit() || c == b'_') {
+    } else if lower.len() > 1
+        && lower.starts_with('0')
+        && lower.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+    {
         (8, &lower[1..])
     } else {
         (10, lower.as_str())
@@ -187,10 +215,14 @@ fn parse_message(rest: &str, line: usize) -> Result<Option<MessageMatch>, Notati
     }
     if let Some(r) = rest.strip_prefix("regex:") {
         let r = r.trim().to_string();
-        Regex::new(&r).map_err(|e| script_err(line, format!("invalid regex in expect line: {e}")))?;
+        Regex::new(&r)
+            .map_err(|e| script_err(line, format!("invalid regex in expect line: {e}")))?;
         return Ok(Some(MessageMatch::Regex(r)));
     }
-    Err(script_err(line, format!("expected 'msg:' or 'regex:' in expect line, got {rest:?}")))
+    Err(script_err(
+        line,
+        format!("expected 'msg:' or 'regex:' in expect line, got {rest:?}"),
+    ))
 }
 
 /// Parses a whole script. Comment lines end blocks like empty lines do.
@@ -216,7 +248,11 @@ pub fn parse_script(text: &str) -> Result<Script, NotationError> {
             continue;
         }
         let lineno = i + 1;
-        let word = l.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let word = l
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         // Block body: following lines up to the first empty one.
         let mut j = i + 1;
         while j < lines.len() && !lines[j].is_empty() {
@@ -244,34 +280,58 @@ pub fn parse_script(text: &str) -> Result<Script, NotationError> {
 }
 
 fn parse_load(lineno: usize, l: &str, body: &[(usize, &str)]) -> Result<LoadCmd, NotationError> {
-    let caps = re_load().captures(l).ok_or_else(|| script_err(lineno, "invalid load command"))?;
+    let caps = re_load()
+        .captures(l)
+        .ok_or_else(|| script_err(lineno, "invalid load command"))?;
     let interval_ms = parse_duration(&caps[2]).map_err(|e| e.at_line(lineno))?;
     let mut series = Vec::with_capacity(body.len());
     for &(n, text) in body {
         series.push((n, parse_series(text).map_err(|e| e.at_line(n))?));
     }
-    Ok(LoadCmd { line: lineno, interval_ms, with_nhcb: caps.get(1).is_some(), series })
+    Ok(LoadCmd {
+        line: lineno,
+        interval_ms,
+        with_nhcb: caps.get(1).is_some(),
+        series,
+    })
 }
 
 /// Parses an eval command and its body; returns how many body lines it used
 /// (lines after a block-ending line are left for the caller).
-fn parse_eval(lineno: usize, l: &str, body: &[(usize, &str)]) -> Result<(EvalCmd, usize), NotationError> {
+fn parse_eval(
+    lineno: usize,
+    l: &str,
+    body: &[(usize, &str)],
+) -> Result<(EvalCmd, usize), NotationError> {
     let at = |e: NotationError| e.at_line(lineno);
     let (modifier, query, expr) = if let Some(c) = re_instant().captures(l) {
-        let t = c.get(2).ok_or_else(|| script_err(lineno, "missing 'at' time in instant eval"))?;
+        let t = c
+            .get(2)
+            .ok_or_else(|| script_err(lineno, "missing 'at' time in instant eval"))?;
         let at_ms = parse_duration(t.as_str()).map_err(at)?;
-        (c.get(1).map(|m| m.as_str().to_string()), EvalQuery::Instant { at: at_ms }, c[3].to_string())
+        (
+            c.get(1).map(|m| m.as_str().to_string()),
+            EvalQuery::Instant { at: at_ms },
+            c[3].to_string(),
+        )
     } else if let Some(c) = re_range().captures(l) {
         let start = parse_duration(&c[2]).map_err(at)?;
         let end = parse_duration(&c[3]).map_err(at)?;
         let step = parse_duration(&c[4]).map_err(at)?;
         if end < start {
-            return Err(script_err(lineno, "invalid test definition, end timestamp is before start timestamp"));
+            return Err(script_err(
+                lineno,
+                "invalid test definition, end timestamp is before start timestamp",
+            ));
         }
         if step <= 0 {
             return Err(script_err(lineno, "step must be positive"));
         }
-        (c.get(1).map(|m| m.as_str().to_string()), EvalQuery::Range { start, end, step }, c[5].to_string())
+        (
+            c.get(1).map(|m| m.as_str().to_string()),
+            EvalQuery::Range { start, end, step },
+            c[5].to_string(),
+        )
     } else {
         return Err(script_err(lineno, format!("invalid eval command {l:?}")));
     };
@@ -306,7 +366,8 @@ fn parse_eval(lineno: usize, l: &str, body: &[(usize, &str)]) -> Result<(EvalCmd
             }
             if let Some(r) = text.strip_prefix("expected_fail_regexp") {
                 let r = r.trim().to_string();
-                Regex::new(&r).map_err(|e| script_err(n, format!("invalid expected_fail_regexp: {e}")))?;
+                Regex::new(&r)
+                    .map_err(|e| script_err(n, format!("invalid expected_fail_regexp: {e}")))?;
                 cmd.fail_message = Some(MessageMatch::Regex(r));
                 break;
             }
@@ -330,9 +391,13 @@ fn parse_eval(lineno: usize, l: &str, body: &[(usize, &str)]) -> Result<(EvalCmd
                 "ordered" => cmd.ordered = true,
                 _ => return Err(script_err(n, format!("invalid expect line {text:?}"))),
             }
-            if (cmd.warn.forbidden && !cmd.warn.lines.is_empty()) || (cmd.info.forbidden && !cmd.info.lines.is_empty())
+            if (cmd.warn.forbidden && !cmd.warn.lines.is_empty())
+                || (cmd.info.forbidden && !cmd.info.lines.is_empty())
             {
-                return Err(script_err(n, "'warn'/'info' and 'no_warn'/'no_info' cannot be combined"));
+                return Err(script_err(
+                    n,
+                    "'warn'/'info' and 'no_warn'/'no_info' cannot be combined",
+                ));
             }
             continue;
         }
@@ -342,7 +407,10 @@ fn parse_eval(lineno: usize, l: &str, body: &[(usize, &str)]) -> Result<(EvalCmd
         }
         let desc = parse_series(text).map_err(|e| e.at_line(n))?;
         if !is_range && desc.values.len() > 1 {
-            return Err(script_err(n, "expecting multiple values in instant evaluation not allowed"));
+            return Err(script_err(
+                n,
+                "expecting multiple values in instant evaluation not allowed",
+            ));
         }
         series.push(ExpectedSeries { line: n, desc });
     }
@@ -357,11 +425,17 @@ fn finish(
     last_line: usize,
 ) -> Result<(EvalCmd, usize), NotationError> {
     if cmd.ordered && matches!(cmd.query, EvalQuery::Range { .. }) {
-        return Err(script_err(last_line, "ordered results are not supported for range queries"));
+        return Err(script_err(
+            last_line,
+            "ordered results are not supported for range queries",
+        ));
     }
     if matches!(cmd.expected, ExpectedResult::Scalar(_)) {
         if !series.is_empty() {
-            return Err(script_err(last_line, "a scalar expectation cannot be mixed with series"));
+            return Err(script_err(
+                last_line,
+                "a scalar expectation cannot be mixed with series",
+            ));
         }
     } else {
         cmd.expected = ExpectedResult::Series(series);
@@ -399,7 +473,9 @@ mod tests {
             c => panic!("{c:?}"),
         }
         assert_eq!(s.commands[1], Command::Clear(7));
-        assert!(matches!(&s.commands[2], Command::Load(l) if l.with_nhcb && l.interval_ms == 60_000));
+        assert!(
+            matches!(&s.commands[2], Command::Load(l) if l.with_nhcb && l.interval_ms == 60_000)
+        );
     }
 
     #[test]
@@ -420,7 +496,14 @@ mod tests {
         assert_eq!(e.expr, "sum by (job) (x)");
         assert_eq!(e.expected_labels().len(), 2);
         let r = eval(&s, 1);
-        assert_eq!(r.query, EvalQuery::Range { start: 0, end: 120_000, step: 60_000 });
+        assert_eq!(
+            r.query,
+            EvalQuery::Range {
+                start: 0,
+                end: 120_000,
+                step: 60_000
+            }
+        );
         assert_eq!(r.expr, "x");
         match &r.expected {
             ExpectedResult::Series(v) => {
@@ -455,22 +538,36 @@ mod tests {
         assert!(e.fail);
         assert_eq!(
             e.fail_message,
-            Some(MessageMatch::Exact("vector cannot contain metrics with the same labelset".into()))
+            Some(MessageMatch::Exact(
+                "vector cannot contain metrics with the same labelset".into()
+            ))
         );
         assert!(eval(&s, 1).ordered);
         assert!(eval(&s, 2).warn.required && eval(&s, 2).info.is_unchecked());
         let i = eval(&s, 3);
         assert!(i.info.required && i.warn.forbidden);
         let m = eval(&s, 4);
-        assert_eq!(m.warn.lines, vec![Some(MessageMatch::Exact("PromQL warning: x".into()))]);
-        assert_eq!(m.info.lines, vec![Some(MessageMatch::Regex("foo.*".into()))]);
+        assert_eq!(
+            m.warn.lines,
+            vec![Some(MessageMatch::Exact("PromQL warning: x".into()))]
+        );
+        assert_eq!(
+            m.info.lines,
+            vec![Some(MessageMatch::Regex("foo.*".into()))]
+        );
         assert!(m.fail && m.ordered && m.fail_message.is_none());
         assert_eq!(m.expected, ExpectedResult::Series(vec![]));
     }
 
     #[test]
     fn scalar_lines_like_go_parse_number() {
-        for (s, want) in [("2", 2.0), ("-Inf", f64::NEG_INFINITY), ("0x10", 16.0), ("0o17", 15.0), ("0b101", 5.0)] {
+        for (s, want) in [
+            ("2", 2.0),
+            ("-Inf", f64::NEG_INFINITY),
+            ("0x10", 16.0),
+            ("0o17", 15.0),
+            ("0b101", 5.0),
+        ] {
             assert_eq!(parse_scalar_line(s), Some(want), "{s}");
         }
         assert_eq!(parse_scalar_line("017"), Some(15.0));

@@ -22,6 +22,7 @@ pub enum SequenceValue {
 }
 
 impl SequenceValue {
+    /// True for a staleness marker (`stale`).
     pub fn is_stale(&self) -> bool {
         matches!(self, SequenceValue::Float(v) if is_stale_nan(*v))
     }
@@ -30,6 +31,7 @@ impl SequenceValue {
 /// A parsed series description line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesDesc {
+    /// The label set, `__name__` included.
     pub labels: Labels,
     /// The i-th value belongs to step i.
     pub values: Vec<SequenceValue>,
@@ -38,7 +40,9 @@ pub struct SeriesDesc {
 impl SeriesDesc {
     /// True if any value is a native histogram.
     pub fn has_histograms(&self) -> bool {
-        self.values.iter().any(|v| matches!(v, SequenceValue::Histogram(_)))
+        self.values
+            .iter()
+            .any(|v| matches!(v, SequenceValue::Histogram(_)))
     }
 }
 
@@ -51,7 +55,10 @@ pub fn parse_series(line: &str) -> Result<SeriesDesc, NotationError> {
             reason: "expected white space between labels and values".into(),
         });
     }
-    Ok(SeriesDesc { labels, values: parse_values(rest)? })
+    Ok(SeriesDesc {
+        labels,
+        values: parse_values(rest)?,
+    })
 }
 
 /// Parses a float: decimal or scientific with optional sign (`-1.5`, `.2`,
@@ -59,7 +66,10 @@ pub fn parse_series(line: &str) -> Result<SeriesDesc, NotationError> {
 pub fn parse_number(s: &str) -> Result<f64, NotationError> {
     match take_number(s) {
         Some((v, n)) if n == s.len() => Ok(v),
-        _ => Err(NotationError::Value { item: s.to_string(), reason: "not a number".into() }),
+        _ => Err(NotationError::Value {
+            item: s.to_string(),
+            reason: "not a number".into(),
+        }),
     }
 }
 
@@ -73,10 +83,19 @@ fn take_number(s: &str) -> Option<(f64, usize)> {
     let word = s.get(i..i + 3).map(|w| w.to_ascii_lowercase());
     if let Some(w @ ("inf" | "nan")) = word.as_deref() {
         let mut end = i + 3;
-        if w == "inf" && s.get(end..end + 5).is_some_and(|r| r.eq_ignore_ascii_case("inity")) {
+        if w == "inf"
+            && s.get(end..end + 5)
+                .is_some_and(|r| r.eq_ignore_ascii_case("inity"))
+        {
             end += 5;
         }
-        let v = if w == "nan" { f64::NAN } else if b[0] == b'-' { f64::NEG_INFINITY } else { f64::INFINITY };
+        let v = if w == "nan" {
+            f64::NAN
+        } else if b[0] == b'-' {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
         return Some((v, end));
     }
     let digits_start = i;
@@ -112,12 +131,17 @@ fn take_number(s: &str) -> Option<(f64, usize)> {
 }
 
 fn bad(item: &str, reason: &str) -> NotationError {
-    NotationError::Value { item: item.to_string(), reason: reason.to_string() }
+    NotationError::Value {
+        item: item.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Parses `xK` (the whole rest of an item).
 fn parse_times(item: &str, rest: &str) -> Result<u64, NotationError> {
-    let k = rest.strip_prefix('x').ok_or_else(|| bad(item, "expected 'x<count>'"))?;
+    let k = rest
+        .strip_prefix('x')
+        .ok_or_else(|| bad(item, "expected 'x<count>'"))?;
     if k.is_empty() || !k.bytes().all(|c| c.is_ascii_digit()) {
         return Err(bad(item, "expected an unsigned count after 'x'"));
     }
@@ -179,7 +203,8 @@ fn parse_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationEr
     if item.starts_with("{{") {
         return parse_histogram_item(item, out);
     }
-    let (start, n) = take_number(item).ok_or_else(|| bad(item, "expected a number, '_', 'stale' or '{{'"))?;
+    let (start, n) =
+        take_number(item).ok_or_else(|| bad(item, "expected a number, '_', 'stale' or '{{'"))?;
     let rest = &item[n..];
     if rest.is_empty() {
         out.push(SequenceValue::Float(start));
@@ -193,7 +218,8 @@ fn parse_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationEr
     if !rest.starts_with(['+', '-']) {
         return Err(bad(item, "unexpected characters after number"));
     }
-    let (delta, m) = take_number(rest).ok_or_else(|| bad(item, "expected a number after the sign"))?;
+    let (delta, m) =
+        take_number(rest).ok_or_else(|| bad(item, "expected a number after the sign"))?;
     let k = parse_times(item, &rest[m..])?;
     // Accumulate like Prometheus (`v += d`), not `start + i*d`: the rounding
     // of the stored values must match what the scripts expect.
@@ -228,7 +254,9 @@ fn parse_histogram_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), 
     let inc = HistogramLiteral::parse(&inc_text[..m])?;
     let k = parse_times(item, &inc_text[m..])?;
     for i in 0..=k {
-        out.push(SequenceValue::Histogram(Box::new(base.add_scaled(&inc, sign * i as f64)?)));
+        out.push(SequenceValue::Histogram(Box::new(
+            base.add_scaled(&inc, sign * i as f64)?,
+        )));
     }
     Ok(())
 }
@@ -244,9 +272,15 @@ mod tests {
 
     #[test]
     fn plain_numbers() {
-        assert_eq!(vals("1 -1.5 .2 1e-3 9.98e+307 +4"), vec![F(1.0), F(-1.5), F(0.2), F(0.001), F(9.98e307), F(4.0)]);
+        assert_eq!(
+            vals("1 -1.5 .2 1e-3 9.98e+307 +4"),
+            vec![F(1.0), F(-1.5), F(0.2), F(0.001), F(9.98e307), F(4.0)]
+        );
         let v = vals("Inf -Inf +inf NaN nan -NaN");
-        assert_eq!(v[..3], [F(f64::INFINITY), F(f64::NEG_INFINITY), F(f64::INFINITY)]);
+        assert_eq!(
+            v[..3],
+            [F(f64::INFINITY), F(f64::NEG_INFINITY), F(f64::INFINITY)]
+        );
         for x in &v[3..] {
             assert!(matches!(x, F(f) if f.is_nan() && !is_stale_nan(*f)));
         }
@@ -296,10 +330,13 @@ mod tests {
 
     #[test]
     fn mixed_line() {
-        let d = parse_series(r#"http_requests{job="api", instance="0"}  0+10x2 _ stale 1e3 -Inf _x2"#).unwrap();
+        let d =
+            parse_series(r#"http_requests{job="api", instance="0"}  0+10x2 _ stale 1e3 -Inf _x2"#)
+                .unwrap();
         assert_eq!(d.labels.get("job"), Some("api"));
         assert_eq!(d.values.len(), 3 + 1 + 1 + 1 + 1 + 2);
-        assert_eq!(d.values[5], F(f64::NEG_INFINITY));
+        assert_eq!(d.values[5], F(1000.0));
+        assert_eq!(d.values[6], F(f64::NEG_INFINITY));
         assert!(!d.has_histograms());
     }
 
@@ -324,7 +361,20 @@ mod tests {
 
     #[test]
     fn rejects_bad_items() {
-        for bad in ["1+", "1+2", "1+2x", "1x-1", "abc", "1y", "_y", "_x", "stalex2", "{{sum:1", "{{sum:1}}y", "1..2"] {
+        for bad in [
+            "1+",
+            "1+2",
+            "1+2x",
+            "1x-1",
+            "abc",
+            "1y",
+            "_y",
+            "_x",
+            "stalex2",
+            "{{sum:1",
+            "{{sum:1}}y",
+            "1..2",
+        ] {
             assert!(parse_values(bad).is_err(), "{bad} should be rejected");
         }
         assert!(parse_series(r#"x{a="b"}1"#).is_err());

@@ -19,7 +19,13 @@ pub struct Alert {
 impl Alert {
     /// A firing alert with no end time.
     pub fn firing(labels: Labels, starts_at: Timestamp) -> Self {
-        Alert { labels, annotations: BTreeMap::new(), starts_at, ends_at: None, generator_url: String::new() }
+        Alert {
+            labels,
+            annotations: BTreeMap::new(),
+            starts_at,
+            ends_at: None,
+            generator_url: String::new(),
+        }
     }
 
     /// Resolved once `now` reaches the end time.

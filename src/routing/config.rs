@@ -190,7 +190,11 @@ pub fn load_file(path: &Path) -> Result<RoutingConfig, ConfigError> {
     let file = path.display().to_string();
     let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: file.clone(),
-        diagnostics: vec![Diagnostic { pos: None, code: "routing/io", message: e.to_string() }],
+        diagnostics: vec![Diagnostic {
+            pos: None,
+            code: "routing/io",
+            message: e.to_string(),
+        }],
     })?;
     parse_str(&src, &file)
 }
@@ -201,20 +205,36 @@ pub fn parse_str(src: &str, file: &str) -> Result<RoutingConfig, ConfigError> {
         RawConfig::default()
     } else {
         yaml_serde::from_str(src).map_err(|e| {
-            let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
+            let pos = e.location().map(|l| Pos {
+                line: l.line(),
+                col: l.column(),
+            });
             // The location is ours to print; drop the one serde appends.
             let mut msg = e.to_string();
             if let Some(i) = msg.rfind(" at line ") {
                 msg.truncate(i);
             }
-            ConfigError { file: file.to_string(), diagnostics: vec![Diagnostic { pos, code: "routing/yaml", message: msg }] }
+            ConfigError {
+                file: file.to_string(),
+                diagnostics: vec![Diagnostic {
+                    pos,
+                    code: "routing/yaml",
+                    message: msg,
+                }],
+            }
         })?
     };
     let positions = Positions::index(src);
-    let mut v = Validator { pos: &positions, diags: Vec::new() };
+    let mut v = Validator {
+        pos: &positions,
+        diags: Vec::new(),
+    };
     let built = v.config(&raw);
     if !v.diags.is_empty() {
-        return Err(ConfigError { file: file.to_string(), diagnostics: v.diags });
+        return Err(ConfigError {
+            file: file.to_string(),
+            diagnostics: v.diags,
+        });
     }
     Ok(built.expect("no diagnostics means built"))
 }
@@ -227,7 +247,8 @@ struct Validator<'a> {
 /// Classic label names, as `model.LabelNameRE` (used for `match` keys).
 fn is_classic_label(n: &str) -> bool {
     let mut c = n.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_') && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// In fallback mode upstream accepts any non-empty UTF-8 label name in
@@ -239,7 +260,11 @@ fn is_utf8_label(n: &str) -> bool {
 impl Validator<'_> {
     fn err(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
         let pos = self.pos.nearest(path);
-        self.diags.push(Diagnostic { pos, code, message: message.into() });
+        self.diags.push(Diagnostic {
+            pos,
+            code,
+            message: message.into(),
+        });
     }
 
     fn config(&mut self, raw: &RawConfig) -> Option<RoutingConfig> {
@@ -256,7 +281,11 @@ impl Validator<'_> {
             match r.build(&global) {
                 Ok(rc) => {
                     if !names.insert(rc.name.clone()) {
-                        self.err(&format!("{base}.name"), "routing/duplicate-receiver", format!("notification config name {:?} is not unique", rc.name));
+                        self.err(
+                            &format!("{base}.name"),
+                            "routing/duplicate-receiver",
+                            format!("notification config name {:?} is not unique", rc.name),
+                        );
                     }
                     receivers.push(rc);
                 }
@@ -272,13 +301,24 @@ impl Validator<'_> {
         }
         // Time intervals: legacy list first, then the current one.
         let mut intervals: HashMap<String, Vec<TimeInterval>> = HashMap::new();
-        for (key, list) in [("mute_time_intervals", &raw.mute_time_intervals), ("time_intervals", &raw.time_intervals)] {
+        for (key, list) in [
+            ("mute_time_intervals", &raw.mute_time_intervals),
+            ("time_intervals", &raw.time_intervals),
+        ] {
             for (i, ni) in list.iter().flatten().enumerate() {
                 let base = format!("{key}.{i}");
-                let what = if key == "mute_time_intervals" { "mute time interval" } else { "time interval" };
+                let what = if key == "mute_time_intervals" {
+                    "mute time interval"
+                } else {
+                    "time interval"
+                };
                 let name = ni.name.clone().unwrap_or_default();
                 if name.is_empty() {
-                    self.err(&base, "routing/invalid-time-interval", format!("missing name in {what}"));
+                    self.err(
+                        &base,
+                        "routing/invalid-time-interval",
+                        format!("missing name in {what}"),
+                    );
                     continue;
                 }
                 let mut specs = Vec::new();
@@ -287,13 +327,21 @@ impl Validator<'_> {
                         Ok(s) => specs.push(s),
                         Err(es) => {
                             for (p, e) in es {
-                                self.err(&format!("{base}.time_intervals.{j}.{p}"), "routing/invalid-time-interval", e.to_string());
+                                self.err(
+                                    &format!("{base}.time_intervals.{j}.{p}"),
+                                    "routing/invalid-time-interval",
+                                    e.to_string(),
+                                );
                             }
                         }
                     }
                 }
                 if intervals.insert(name.clone(), specs).is_some() {
-                    self.err(&format!("{base}.name"), "routing/duplicate-time-interval", format!("{what} {name:?} is not unique"));
+                    self.err(
+                        &format!("{base}.name"),
+                        "routing/duplicate-time-interval",
+                        format!("{what} {name:?} is not unique"),
+                    );
                 }
             }
         }
@@ -301,16 +349,35 @@ impl Validator<'_> {
         let mut inhibit_rules = Vec::new();
         for (i, r) in raw.inhibit_rules.iter().flatten().enumerate() {
             let base = format!("inhibit_rules.{i}");
-            let source = self.all_matchers(&base, ("source_match", &r.source_match), ("source_match_re", &r.source_match_re), ("source_matchers", &r.source_matchers));
-            let target = self.all_matchers(&base, ("target_match", &r.target_match), ("target_match_re", &r.target_match_re), ("target_matchers", &r.target_matchers));
+            let source = self.all_matchers(
+                &base,
+                ("source_match", &r.source_match),
+                ("source_match_re", &r.source_match_re),
+                ("source_matchers", &r.source_matchers),
+            );
+            let target = self.all_matchers(
+                &base,
+                ("target_match", &r.target_match),
+                ("target_match_re", &r.target_match_re),
+                ("target_matchers", &r.target_matchers),
+            );
             let mut equal = Vec::new();
             for (j, l) in r.equal.iter().flatten().enumerate() {
                 if !is_utf8_label(l) {
-                    self.err(&format!("{base}.equal.{j}"), "routing/invalid-label-name", format!("invalid label name {l:?} in equal list"));
+                    self.err(
+                        &format!("{base}.equal.{j}"),
+                        "routing/invalid-label-name",
+                        format!("invalid label name {l:?} in equal list"),
+                    );
                 }
                 equal.push(l.clone());
             }
-            inhibit_rules.push(InhibitRule { name: r.name.clone(), source, target, equal });
+            inhibit_rules.push(InhibitRule {
+                name: r.name.clone(),
+                source,
+                target,
+                equal,
+            });
         }
         // Route tree.
         let route = match &raw.route {
@@ -320,23 +387,63 @@ impl Validator<'_> {
             }
             Some(root) => {
                 if root.continue_ == Some(true) {
-                    self.err("route.continue", "routing/root-route", "cannot have continue in root route");
+                    self.err(
+                        "route.continue",
+                        "routing/root-route",
+                        "cannot have continue in root route",
+                    );
                 }
                 if root.receiver.as_deref().unwrap_or("").is_empty() {
-                    self.err("route", "routing/root-route", "root route must specify a default receiver");
+                    self.err(
+                        "route",
+                        "routing/root-route",
+                        "root route must specify a default receiver",
+                    );
                 }
-                let has = |m: &Option<BTreeMap<String, Scalar>>| m.as_ref().is_some_and(|m| !m.is_empty());
-                if has(&root.match_) || root.match_re.as_ref().is_some_and(|m| !m.is_empty()) || root.matchers.as_ref().is_some_and(|m| !m.is_empty()) {
-                    self.err("route", "routing/root-route", "root route must not have any matchers");
+                let has = |m: &Option<BTreeMap<String, Scalar>>| {
+                    m.as_ref().is_some_and(|m| !m.is_empty())
+                };
+                if has(&root.match_)
+                    || root.match_re.as_ref().is_some_and(|m| !m.is_empty())
+                    || root.matchers.as_ref().is_some_and(|m| !m.is_empty())
+                {
+                    self.err(
+                        "route",
+                        "routing/root-route",
+                        "root route must not have any matchers",
+                    );
                 }
-                if root.mute_time_intervals.as_ref().is_some_and(|m| !m.is_empty()) {
-                    self.err("route.mute_time_intervals", "routing/root-route", "root route must not have any mute time intervals");
+                if root
+                    .mute_time_intervals
+                    .as_ref()
+                    .is_some_and(|m| !m.is_empty())
+                {
+                    self.err(
+                        "route.mute_time_intervals",
+                        "routing/root-route",
+                        "root route must not have any mute time intervals",
+                    );
                 }
-                if root.active_time_intervals.as_ref().is_some_and(|m| !m.is_empty()) {
-                    self.err("route.active_time_intervals", "routing/root-route", "root route must not have any active time intervals");
+                if root
+                    .active_time_intervals
+                    .as_ref()
+                    .is_some_and(|m| !m.is_empty())
+                {
+                    self.err(
+                        "route.active_time_intervals",
+                        "routing/root-route",
+                        "root route must not have any active time intervals",
+                    );
                 }
                 let mut counter = 0;
-                Some(self.route("route", root, &RouteOpts::default(), &names, &intervals, &mut counter))
+                Some(self.route(
+                    "route",
+                    root,
+                    &RouteOpts::default(),
+                    &names,
+                    &intervals,
+                    &mut counter,
+                ))
             }
         };
         let route = route?;
@@ -351,6 +458,16 @@ impl Validator<'_> {
             templates: raw.templates.clone().unwrap_or_default(),
             resolve_timeout_ms,
         })
+    }
+
+    /// Like `err`, but points at the key (for values that are missing or null).
+    fn err_key(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
+        let pos = self.pos.key(path).or_else(|| self.pos.nearest(path));
+        self.diags.push(Diagnostic {
+            pos,
+            code,
+            message: message.into(),
+        });
     }
 
     fn duration(&mut self, path: &str, s: &str) -> Option<i64> {
@@ -374,7 +491,11 @@ impl Validator<'_> {
         let mut out = Vec::new();
         for (k, v) in eq.1.iter().flatten() {
             if !is_classic_label(k) {
-                self.err(&format!("{base}.{}.{k}", eq.0), "routing/invalid-label-name", format!("invalid label name {k:?}"));
+                self.err(
+                    &format!("{base}.{}.{k}", eq.0),
+                    "routing/invalid-label-name",
+                    format!("invalid label name {k:?}"),
+                );
                 continue;
             }
             out.push(Matcher::equal(k.clone(), v.0.clone()));
@@ -382,24 +503,40 @@ impl Validator<'_> {
         for (k, v) in re.1.iter().flatten() {
             let path = format!("{base}.{}.{k}", re.0);
             if !is_classic_label(k) {
-                self.err(&path, "routing/invalid-label-name", format!("invalid label name {k:?}"));
+                self.err(
+                    &path,
+                    "routing/invalid-label-name",
+                    format!("invalid label name {k:?}"),
+                );
                 continue;
             }
             let Some(v) = v else {
-                self.err(&path, "routing/invalid-regex", format!("invalid regexp value for {k:?}"));
+                self.err_key(
+                    &path,
+                    "routing/invalid-regex",
+                    format!("invalid regexp value for {k:?}"),
+                );
                 continue;
             };
             // Upstream anchors the pattern when loading and again when it
             // builds the route's matcher; the printed form shows both.
             match Matcher::new(k.clone(), MatchOp::Regex, format!("^(?:{})$", v.0)) {
                 Ok(m) => out.push(m),
-                Err(e) => self.err(&path, "routing/invalid-regex", format!("invalid regexp value for {k:?}: {e}")),
+                Err(e) => self.err(
+                    &path,
+                    "routing/invalid-regex",
+                    format!("invalid regexp value for {k:?}: {e}"),
+                ),
             }
         }
         for (i, line) in list.1.iter().flatten().enumerate() {
             match parse_matchers(line) {
                 Ok(ms) => out.extend(ms),
-                Err(e) => self.err(&format!("{base}.{}.{i}", list.0), "routing/invalid-matcher", format!("{line:?}: {e}")),
+                Err(e) => self.err(
+                    &format!("{base}.{}.{i}", list.0),
+                    "routing/invalid-matcher",
+                    format!("{line:?}: {e}"),
+                ),
             }
         }
         sort_matchers(&mut out);
@@ -418,7 +555,11 @@ impl Validator<'_> {
         let mut opts = parent.clone();
         if let Some(r) = raw.receiver.as_ref().filter(|r| !r.is_empty()) {
             if !receivers.contains(r) {
-                self.err(&format!("{path}.receiver"), "routing/undefined-receiver", format!("undefined receiver {r:?} used in route"));
+                self.err(
+                    &format!("{path}.receiver"),
+                    "routing/undefined-receiver",
+                    format!("undefined receiver {r:?} used in route"),
+                );
             }
             opts.receiver = r.clone();
         }
@@ -430,15 +571,27 @@ impl Validator<'_> {
                 if l == "..." {
                     all = true;
                 } else if !is_utf8_label(l) {
-                    self.err(&p, "routing/invalid-label-name", format!("invalid label name {l:?} in group_by list"));
+                    self.err(
+                        &p,
+                        "routing/invalid-label-name",
+                        format!("invalid label name {l:?} in group_by list"),
+                    );
                 } else if labels.contains(l) {
-                    self.err(&p, "routing/invalid-group-by", format!("duplicated label {l:?} in group_by"));
+                    self.err(
+                        &p,
+                        "routing/invalid-group-by",
+                        format!("duplicated label {l:?} in group_by"),
+                    );
                 } else {
                     labels.push(l.clone());
                 }
             }
             if all && !labels.is_empty() {
-                self.err(&format!("{path}.group_by"), "routing/invalid-group-by", "cannot have wildcard group_by (`...`) and other labels at the same time");
+                self.err(
+                    &format!("{path}.group_by"),
+                    "routing/invalid-group-by",
+                    "cannot have wildcard group_by (`...`) and other labels at the same time",
+                );
             }
             // An explicit list (even empty) replaces the inherited one; a
             // list with only '...' sets "all" (upstream's GroupBy stays nil then).
@@ -460,7 +613,11 @@ impl Validator<'_> {
             let p = format!("{path}.{field}");
             if let Some(d) = self.duration(&p, s) {
                 if d == 0 && !zero_ok {
-                    self.err(&p, "routing/zero-interval", format!("{field} cannot be zero"));
+                    self.err(
+                        &p,
+                        "routing/zero-interval",
+                        format!("{field} cannot be zero"),
+                    );
                 }
                 match slot {
                     0 => opts.group_wait_ms = d,
@@ -469,28 +626,55 @@ impl Validator<'_> {
                 }
             }
         }
-        for (field, list) in [("mute_time_intervals", &raw.mute_time_intervals), ("active_time_intervals", &raw.active_time_intervals)] {
+        for (field, list) in [
+            ("mute_time_intervals", &raw.mute_time_intervals),
+            ("active_time_intervals", &raw.active_time_intervals),
+        ] {
             for (i, n) in list.iter().flatten().enumerate() {
                 if !intervals.contains_key(n) {
-                    self.err(&format!("{path}.{field}.{i}"), "routing/undefined-time-interval", format!("undefined time interval {n:?} used in route"));
+                    self.err(
+                        &format!("{path}.{field}.{i}"),
+                        "routing/undefined-time-interval",
+                        format!("undefined time interval {n:?} used in route"),
+                    );
                 }
             }
         }
         // Not inherited: matchers, continue and the interval lists.
         opts.mute_time_intervals = raw.mute_time_intervals.clone().unwrap_or_default();
         opts.active_time_intervals = raw.active_time_intervals.clone().unwrap_or_default();
-        let matchers = self.all_matchers(path, ("match", &raw.match_), ("match_re", &raw.match_re), ("matchers", &raw.matchers));
+        let matchers = self.all_matchers(
+            path,
+            ("match", &raw.match_),
+            ("match_re", &raw.match_re),
+            ("matchers", &raw.matchers),
+        );
         let routes = raw
             .routes
             .iter()
             .flatten()
             .enumerate()
-            .map(|(i, r)| self.route(&format!("{path}.routes.{i}"), r, &opts, receivers, intervals, counter))
+            .map(|(i, r)| {
+                self.route(
+                    &format!("{path}.routes.{i}"),
+                    r,
+                    &opts,
+                    receivers,
+                    intervals,
+                    counter,
+                )
+            })
             .collect();
         // Post-order index, as upstream numbers routes.
         let idx = *counter;
         *counter += 1;
-        Route { opts, matchers, continue_: raw.continue_.unwrap_or(false), routes, idx }
+        Route {
+            opts,
+            matchers,
+            continue_: raw.continue_.unwrap_or(false),
+            routes,
+            idx,
+        }
     }
 }
 
@@ -525,10 +709,20 @@ mod tests {
         ))
         .unwrap();
         let c1 = &c.route.routes[0];
-        assert_eq!((c1.opts.receiver.as_str(), c1.opts.group_wait_ms, c1.opts.group_interval_ms), ("a", 10_000, 60_000));
+        assert_eq!(
+            (
+                c1.opts.receiver.as_str(),
+                c1.opts.group_wait_ms,
+                c1.opts.group_interval_ms
+            ),
+            ("a", 10_000, 60_000)
+        );
         assert_eq!(c1.opts.group_by, vec!["x".to_string()]);
         let g = &c1.routes[0];
-        assert_eq!((g.opts.receiver.as_str(), g.opts.group_interval_ms), ("b", 60_000));
+        assert_eq!(
+            (g.opts.receiver.as_str(), g.opts.group_interval_ms),
+            ("b", 60_000)
+        );
         assert!(g.opts.group_by.is_empty() && !g.opts.group_by_all);
         assert!(c.route.routes[1].opts.group_by_all);
     }
@@ -539,26 +733,44 @@ mod tests {
         let e = errors(&format!("route:\n  receiver: a\nbogus: 1\n{BASE}"));
         assert!(e.contains("unknown field `bogus`"), "{e}");
         assert!(e.starts_with("t.yml:3:"), "{e}");
-        let e = errors(&format!("route:\n  receiver: a\n  labels: {{a: b}}\n{BASE}"));
+        let e = errors(&format!(
+            "route:\n  receiver: a\n  labels: {{a: b}}\n{BASE}"
+        ));
         assert!(e.contains("unknown field `labels`"), "{e}");
     }
 
     #[test]
     fn semantic_errors_with_positions() {
-        let e = errors(&format!("route:\n  receiver: a\n  routes:\n    - receiver: nope\n{BASE}"));
-        assert_eq!(e, "t.yml:4:17: routing/undefined-receiver: undefined receiver \"nope\" used in route");
-        let e = errors(&format!("route:\n  receiver: a\n  group_interval: 0s\n  group_by: [a, a]\n{BASE}"));
+        let e = errors(&format!(
+            "route:\n  receiver: a\n  routes:\n    - receiver: nope\n{BASE}"
+        ));
+        assert_eq!(
+            e,
+            "t.yml:4:17: routing/undefined-receiver: undefined receiver \"nope\" used in route"
+        );
+        let e = errors(&format!(
+            "route:\n  receiver: a\n  group_interval: 0s\n  group_by: [a, a]\n{BASE}"
+        ));
         assert!(e.contains("t.yml:3:19: routing/zero-interval"), "{e}");
         assert!(e.contains("duplicated label \"a\" in group_by"), "{e}");
     }
 
     #[test]
     fn root_route_rules() {
-        assert!(errors(&format!("route:\n  receiver: a\n  continue: true\n{BASE}")).contains("cannot have continue in root route"));
-        assert!(errors(&format!("route:\n  receiver: a\n  matchers: [x=1]\n{BASE}")).contains("must not have any matchers"));
+        assert!(
+            errors(&format!("route:\n  receiver: a\n  continue: true\n{BASE}"))
+                .contains("cannot have continue in root route")
+        );
+        assert!(
+            errors(&format!("route:\n  receiver: a\n  matchers: [x=1]\n{BASE}"))
+                .contains("must not have any matchers")
+        );
         assert!(errors(BASE).contains("no route provided"));
         assert!(errors(&format!("route:\n  group_by: [x]\n{BASE}")).contains("default receiver"));
-        assert!(errors(&format!("route:\n  receiver: a\n  group_by: ['...', x]\n{BASE}")).contains("wildcard"));
+        assert!(errors(&format!(
+            "route:\n  receiver: a\n  group_by: ['...', x]\n{BASE}"
+        ))
+        .contains("wildcard"));
     }
 
     #[test]

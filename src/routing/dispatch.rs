@@ -136,8 +136,15 @@ impl Dispatcher {
             let id = (route.idx, route.group_labels(&alert.labels));
             let group = self.groups.entry(id.clone()).or_insert_with(|| {
                 // An alert already older than group_wait is sent at once.
-                let wait = if alert.starts_at + route.opts.group_wait_ms < now { 0 } else { route.opts.group_wait_ms };
-                Group { alerts: BTreeMap::new(), next_flush: now + wait }
+                let wait = if alert.starts_at + route.opts.group_wait_ms < now {
+                    0
+                } else {
+                    route.opts.group_wait_ms
+                };
+                Group {
+                    alerts: BTreeMap::new(),
+                    next_flush: now + wait,
+                }
             });
             group.alerts.insert(alert.labels.clone(), alert.clone());
         }
@@ -152,7 +159,12 @@ impl Dispatcher {
     /// Flushes every group due at `now` (each once, like a timer firing
     /// late) and returns the notifications, ordered by group.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Notification> {
-        let due: Vec<GroupId> = self.groups.iter().filter(|(_, g)| g.next_flush <= now).map(|(k, _)| k.clone()).collect();
+        let due: Vec<GroupId> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.next_flush <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         let mut out = Vec::new();
         for id in due {
             if let Some(n) = self.flush(&id, now) {
@@ -171,17 +183,30 @@ impl Dispatcher {
     fn time_mute(&self, route: &Route, now: Timestamp) -> Option<MuteReason> {
         let ti = &self.config.time_intervals;
         let active = &route.opts.active_time_intervals;
-        if !active.is_empty() && !active.iter().any(|n| ti.get(n).is_some_and(|s| any_contains(s, now))) {
-            return Some(MuteReason::OutsideActiveTimeInterval { names: active.clone() });
+        if !active.is_empty()
+            && !active
+                .iter()
+                .any(|n| ti.get(n).is_some_and(|s| any_contains(s, now)))
+        {
+            return Some(MuteReason::OutsideActiveTimeInterval {
+                names: active.clone(),
+            });
         }
-        let names: Vec<String> =
-            route.opts.mute_time_intervals.iter().filter(|n| ti.get(*n).is_some_and(|s| any_contains(s, now))).cloned().collect();
+        let names: Vec<String> = route
+            .opts
+            .mute_time_intervals
+            .iter()
+            .filter(|n| ti.get(*n).is_some_and(|s| any_contains(s, now)))
+            .cloned()
+            .collect();
         (!names.is_empty()).then_some(MuteReason::MuteTimeInterval { names })
     }
 
     /// Why a single alert is muted, if it is (inhibition first, as upstream).
     fn alert_mute(&self, labels: &Labels, now: Timestamp) -> Option<MuteReason> {
-        self.inhibitor.mutes(labels, now).or_else(|| self.silences.as_ref().and_then(|s| s.mutes(labels, now)))
+        self.inhibitor
+            .mutes(labels, now)
+            .or_else(|| self.silences.as_ref().and_then(|s| s.mutes(labels, now)))
     }
 
     fn flush(&mut self, id: &GroupId, now: Timestamp) -> Option<Notification> {
@@ -189,11 +214,18 @@ impl Dispatcher {
         let group = self.groups.get_mut(id)?;
         group.next_flush = now + route.opts.group_interval_ms;
         let alerts: Vec<Alert> = group.alerts.values().cloned().collect();
-        let resolved_now: Vec<Labels> = alerts.iter().filter(|a| a.resolved_at(now)).map(|a| a.labels.clone()).collect();
+        let resolved_now: Vec<Labels> = alerts
+            .iter()
+            .filter(|a| a.resolved_at(now))
+            .map(|a| a.labels.clone())
+            .collect();
 
         let mut result = None;
         if self.time_mute(&route, now).is_none() {
-            let kept: Vec<Alert> = alerts.into_iter().filter(|a| self.alert_mute(&a.labels, now).is_none()).collect();
+            let kept: Vec<Alert> = alerts
+                .into_iter()
+                .filter(|a| self.alert_mute(&a.labels, now).is_none())
+                .collect();
             if !kept.is_empty() {
                 result = self.dedup(id, &route, kept, now);
             }
@@ -211,11 +243,20 @@ impl Dispatcher {
     }
 
     fn send_resolved(&self, receiver: &str) -> bool {
-        self.config.receiver(receiver).is_some_and(|r| r.integrations.iter().any(|i| i.send_resolved()))
+        self.config
+            .receiver(receiver)
+            .is_some_and(|r| r.integrations.iter().any(|i| i.send_resolved()))
     }
 
-    fn dedup(&mut self, id: &GroupId, route: &Route, alerts: Vec<Alert>, now: Timestamp) -> Option<Notification> {
-        let (resolved, firing): (Vec<Alert>, Vec<Alert>) = alerts.into_iter().partition(|a| a.resolved_at(now));
+    fn dedup(
+        &mut self,
+        id: &GroupId,
+        route: &Route,
+        alerts: Vec<Alert>,
+        now: Timestamp,
+    ) -> Option<Notification> {
+        let (resolved, firing): (Vec<Alert>, Vec<Alert>) =
+            alerts.into_iter().partition(|a| a.resolved_at(now));
         let firing_set: Vec<Labels> = firing.iter().map(|a| a.labels.clone()).collect();
         let resolved_set: Vec<Labels> = resolved.iter().map(|a| a.labels.clone()).collect();
         let entry = self.log.get(id);
@@ -223,15 +264,32 @@ impl Dispatcher {
             None if firing.is_empty() => None,
             None => Some(NotifyReason::FirstNotification),
             Some(e) if !firing_set.iter().all(|l| e.firing.contains(l)) => {
-                Some(if e.firing.is_empty() { NotifyReason::FirstNotification } else { NotifyReason::NewAlertsInGroup })
+                Some(if e.firing.is_empty() {
+                    NotifyReason::FirstNotification
+                } else {
+                    NotifyReason::NewAlertsInGroup
+                })
             }
-            Some(e) if firing.is_empty() => (!e.firing.is_empty()).then_some(NotifyReason::AllAlertsResolved),
-            Some(e) if self.send_resolved(&route.opts.receiver) && !resolved_set.iter().all(|l| e.resolved.contains(l)) => {
+            Some(e) if firing.is_empty() => {
+                (!e.firing.is_empty()).then_some(NotifyReason::AllAlertsResolved)
+            }
+            Some(e)
+                if self.send_resolved(&route.opts.receiver)
+                    && !resolved_set.iter().all(|l| e.resolved.contains(l)) =>
+            {
                 Some(NotifyReason::NewResolvedAlerts)
             }
-            Some(e) => (e.at < now - route.opts.repeat_interval_ms).then_some(NotifyReason::RepeatIntervalElapsed),
+            Some(e) => (e.at < now - route.opts.repeat_interval_ms)
+                .then_some(NotifyReason::RepeatIntervalElapsed),
         }?;
-        self.log.insert(id.clone(), LogEntry { firing: firing_set, resolved: resolved_set, at: now });
+        self.log.insert(
+            id.clone(),
+            LogEntry {
+                firing: firing_set,
+                resolved: resolved_set,
+                at: now,
+            },
+        );
         let route_key = self.route_keys.get(&id.0).cloned().unwrap_or_default();
         Some(Notification {
             at: now,
@@ -247,8 +305,14 @@ impl Dispatcher {
 
     /// Forgets resolved alerts no group holds any more.
     fn gc(&mut self, now: Timestamp) {
-        let held: std::collections::HashSet<&Labels> = self.groups.values().flat_map(|g| g.alerts.keys()).collect();
-        let drop: Vec<Labels> = self.alerts.iter().filter(|(l, a)| a.resolved_at(now) && !held.contains(l)).map(|(l, _)| l.clone()).collect();
+        let held: std::collections::HashSet<&Labels> =
+            self.groups.values().flat_map(|g| g.alerts.keys()).collect();
+        let drop: Vec<Labels> = self
+            .alerts
+            .iter()
+            .filter(|(l, a)| a.resolved_at(now) && !held.contains(l))
+            .map(|(l, _)| l.clone())
+            .collect();
         for l in drop {
             self.alerts.remove(&l);
         }
@@ -270,11 +334,18 @@ impl Dispatcher {
                     muted.push(r);
                 }
                 // Time intervals mute only when every route of the alert is muted.
-                let timed: Vec<MuteReason> = routes.iter().filter_map(|r| self.time_mute(r, now)).collect();
+                let timed: Vec<MuteReason> = routes
+                    .iter()
+                    .filter_map(|r| self.time_mute(r, now))
+                    .collect();
                 if !routes.is_empty() && timed.len() == routes.len() {
                     muted.extend(timed);
                 }
-                AlertStatus { alert: a.clone(), receivers: routes.iter().map(|r| r.opts.receiver.clone()).collect(), muted }
+                AlertStatus {
+                    alert: a.clone(),
+                    receivers: routes.iter().map(|r| r.opts.receiver.clone()).collect(),
+                    muted,
+                }
             })
             .collect();
         out.sort_by(|a, b| a.alert.labels.cmp(&b.alert.labels));
@@ -289,7 +360,10 @@ impl Dispatcher {
 
 /// `{a="1", b="2"}` as Go's `model.LabelSet.String()` prints it.
 fn labels_string(l: &Labels) -> String {
-    let parts: Vec<String> = l.iter().map(|x| format!("{}={:?}", x.name, x.value)).collect();
+    let parts: Vec<String> = l
+        .iter()
+        .map(|x| format!("{}={:?}", x.name, x.value))
+        .collect();
     format!("{{{}}}", parts.join(", "))
 }
 
@@ -312,11 +386,18 @@ mod tests {
     }
 
     fn alert(name: &str, instance: &str, at: Timestamp) -> Alert {
-        Alert::firing(Labels::from_pairs([("alertname", name), ("instance", instance)]), at)
+        Alert::firing(
+            Labels::from_pairs([("alertname", name), ("instance", instance)]),
+            at,
+        )
     }
 
     fn names(n: &Notification) -> (Vec<String>, Vec<String>) {
-        let f = |v: &[Alert]| v.iter().map(|a| a.labels.get_or_empty("instance").to_string()).collect();
+        let f = |v: &[Alert]| {
+            v.iter()
+                .map(|a| a.labels.get_or_empty("instance").to_string())
+                .collect()
+        };
         (f(&n.firing), f(&n.resolved))
     }
 
@@ -361,7 +442,10 @@ mod tests {
         // group_interval ticks; "passed" is strict, so 1h exactly is not enough.
         let n = run(&mut d, 5 * M + 31 * S, 2 * H);
         assert_eq!(n.len(), 1, "{n:?}");
-        assert_eq!((n[0].at, n[0].reason), (H + 10 * M + 30 * S, NotifyReason::RepeatIntervalElapsed));
+        assert_eq!(
+            (n[0].at, n[0].reason),
+            (H + 10 * M + 30 * S, NotifyReason::RepeatIntervalElapsed)
+        );
     }
 
     #[test]
@@ -375,7 +459,11 @@ mod tests {
         d.push(r, 2 * M);
         let n = d.tick(5 * M + 30 * S);
         assert_eq!(n.len(), 1);
-        assert_eq!(n[0].reason, NotifyReason::NewResolvedAlerts, "webhooks send resolved");
+        assert_eq!(
+            n[0].reason,
+            NotifyReason::NewResolvedAlerts,
+            "webhooks send resolved"
+        );
         assert_eq!(names(&n[0]), (vec!["2".to_string()], vec!["1".to_string()]));
         // The resolved alert left the group; resolving the last one ends it.
         let mut r = alert("A", "2", 0);
@@ -417,8 +505,22 @@ mod tests {
         let mut d = dispatcher(
             "inhibit_rules:\n  - source_matchers: [severity=critical]\n    target_matchers: [severity=warning]\n    equal: [service]",
         );
-        let crit = Alert::firing(Labels::from_pairs([("alertname", "Crit"), ("severity", "critical"), ("service", "api")]), 0);
-        let warn = Alert::firing(Labels::from_pairs([("alertname", "Warn"), ("severity", "warning"), ("service", "api")]), 0);
+        let crit = Alert::firing(
+            Labels::from_pairs([
+                ("alertname", "Crit"),
+                ("severity", "critical"),
+                ("service", "api"),
+            ]),
+            0,
+        );
+        let warn = Alert::firing(
+            Labels::from_pairs([
+                ("alertname", "Warn"),
+                ("severity", "warning"),
+                ("service", "api"),
+            ]),
+            0,
+        );
         d.push(crit.clone(), 0);
         d.push(warn.clone(), 0);
         let n = d.tick(30 * S);
@@ -426,13 +528,19 @@ mod tests {
         assert_eq!(n[0].group_labels.get("alertname"), Some("Crit"));
         let st = d.alerts(30 * S);
         let w = st.iter().find(|s| s.alert.labels == warn.labels).unwrap();
-        assert!(matches!(w.muted[..], [MuteReason::Inhibited { .. }]), "{w:?}");
+        assert!(
+            matches!(w.muted[..], [MuteReason::Inhibited { .. }]),
+            "{w:?}"
+        );
         // The source resolves; at the next flush of the warning's group it goes out.
         let mut c = crit.clone();
         c.ends_at = Some(M);
         d.push(c, M);
         let n = d.tick(5 * M + 30 * S);
-        let warn_n: Vec<_> = n.iter().filter(|n| n.group_labels.get("alertname") == Some("Warn")).collect();
+        let warn_n: Vec<_> = n
+            .iter()
+            .filter(|n| n.group_labels.get("alertname") == Some("Warn"))
+            .collect();
         assert_eq!(warn_n.len(), 1, "{n:?}");
         assert_eq!(warn_n[0].reason, NotifyReason::FirstNotification);
     }
@@ -459,13 +567,21 @@ mod tests {
         let mut d = dispatcher("").with_silences(silences.clone());
         d.push(alert("A", "1", 0), 0);
         assert!(d.tick(30 * S).is_empty());
-        assert_eq!(d.alerts(30 * S)[0].muted, vec![MuteReason::Silenced { ids: vec![id.clone()] }]);
+        assert_eq!(
+            d.alerts(30 * S)[0].muted,
+            vec![MuteReason::Silenced {
+                ids: vec![id.clone()]
+            }]
+        );
         d.push(alert("A", "2", M), M);
         let n = d.tick(5 * M + 30 * S);
         assert_eq!(names(&n[0]).0, ["2"], "silenced alert left out");
         // The silence ends; the next flush has a new firing alert.
         let n = d.tick(10 * M + 30 * S);
-        assert_eq!((n.len(), names(&n[0]).0), (1, vec!["1".to_string(), "2".to_string()]));
+        assert_eq!(
+            (n.len(), names(&n[0]).0),
+            (1, vec!["1".to_string(), "2".to_string()])
+        );
     }
 
     #[test]
@@ -479,7 +595,10 @@ mod tests {
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].group_labels.get("alertname"), Some("Night"));
         let st = d.alerts(30 * S);
-        assert!(matches!(st[0].muted[..], [MuteReason::MuteTimeInterval { .. }]), "{st:?}");
+        assert!(
+            matches!(st[0].muted[..], [MuteReason::MuteTimeInterval { .. }]),
+            "{st:?}"
+        );
         // At 06:00:30 the day route is no longer muted, the night one is.
         let six = 6 * H + 30 * S;
         let mut d = dispatcher(extra);

@@ -44,10 +44,16 @@ pub fn parse_duration(s: &str) -> Result<i64, DurationError> {
             i += 1;
         }
         let unit = &s[ustart..i];
-        let pos = UNITS[next_unit..].iter().position(|(u, _)| *u == unit).ok_or_else(err)?;
+        let pos = UNITS[next_unit..]
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(err)?;
         let (_, mult) = UNITS[next_unit + pos];
         next_unit += pos + 1;
-        total = n.checked_mul(mult).and_then(|v| total.checked_add(v)).ok_or_else(err)?;
+        total = n
+            .checked_mul(mult)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(err)?;
     }
     Ok(total)
 }
@@ -59,7 +65,15 @@ pub fn format_duration(ms: i64) -> String {
     }
     let mut out = String::new();
     let mut rest = ms;
-    for (u, mult) in [("y", 365 * 24 * 3_600_000i64), ("w", 7 * 24 * 3_600_000), ("d", 24 * 3_600_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (u, mult) in [
+        ("y", 365 * 24 * 3_600_000i64),
+        ("w", 7 * 24 * 3_600_000),
+        ("d", 24 * 3_600_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= mult {
             out.push_str(&format!("{}{}", rest / mult, u));
             rest %= mult;

@@ -38,12 +38,21 @@ pub struct Inhibitor {
 
 impl Inhibitor {
     pub fn new(rules: Vec<InhibitRule>) -> Self {
-        Inhibitor { rules, alerts: HashMap::new() }
+        Inhibitor {
+            rules,
+            alerts: HashMap::new(),
+        }
     }
 
     /// Records (or updates) an alert that may act as a source.
     pub fn observe(&mut self, labels: &Labels, ends_at: Option<Timestamp>) {
-        self.alerts.insert(labels.clone(), Source { labels: labels.clone(), ends_at });
+        self.alerts.insert(
+            labels.clone(),
+            Source {
+                labels: labels.clone(),
+                ends_at,
+            },
+        );
     }
 
     /// Drops alerts resolved before `now` (they can no longer inhibit).
@@ -73,7 +82,11 @@ impl Muter for Inhibitor {
                 if target_is_source && all(&rule.target, &s.labels) {
                     continue;
                 }
-                if !rule.equal.iter().all(|n| s.labels.get_or_empty(n) == target.get_or_empty(n)) {
+                if !rule
+                    .equal
+                    .iter()
+                    .all(|n| s.labels.get_or_empty(n) == target.get_or_empty(n))
+                {
                     continue;
                 }
                 if best.is_none_or(|b| s.labels < *b) {
@@ -81,7 +94,11 @@ impl Muter for Inhibitor {
                 }
             }
             if let Some(src) = best {
-                return Some(MuteReason::Inhibited { rule: rule.name.clone(), rule_index: i, source: src.clone() });
+                return Some(MuteReason::Inhibited {
+                    rule: rule.name.clone(),
+                    rule_index: i,
+                    source: src.clone(),
+                });
             }
         }
         None
@@ -94,7 +111,11 @@ mod tests {
     use super::*;
 
     fn inhibitor(rules: &str) -> Inhibitor {
-        let c = parse_str(&format!("route: {{receiver: a}}\nreceivers: [{{name: a}}]\ninhibit_rules:\n{rules}"), "t").unwrap();
+        let c = parse_str(
+            &format!("route: {{receiver: a}}\nreceivers: [{{name: a}}]\ninhibit_rules:\n{rules}"),
+            "t",
+        )
+        .unwrap();
         Inhibitor::new(c.inhibit_rules)
     }
 
@@ -107,13 +128,27 @@ mod tests {
     #[test]
     fn critical_mutes_warning_with_equal_labels() {
         let mut i = inhibitor(RULE);
-        let crit = l(&[("alertname", "Http5xx"), ("env", "prod"), ("severity", "critical")]);
-        let warn = l(&[("alertname", "Http5xx"), ("env", "prod"), ("severity", "warning")]);
-        let other_env = l(&[("alertname", "Http5xx"), ("env", "staging"), ("severity", "warning")]);
+        let crit = l(&[
+            ("alertname", "Http5xx"),
+            ("env", "prod"),
+            ("severity", "critical"),
+        ]);
+        let warn = l(&[
+            ("alertname", "Http5xx"),
+            ("env", "prod"),
+            ("severity", "warning"),
+        ]);
+        let other_env = l(&[
+            ("alertname", "Http5xx"),
+            ("env", "staging"),
+            ("severity", "warning"),
+        ]);
         assert_eq!(i.mutes(&warn, 0), None);
         i.observe(&crit, None);
         i.observe(&warn, None);
-        assert!(matches!(i.mutes(&warn, 0), Some(MuteReason::Inhibited { rule_index: 0, ref source, .. }) if *source == crit));
+        assert!(
+            matches!(i.mutes(&warn, 0), Some(MuteReason::Inhibited { rule_index: 0, ref source, .. }) if *source == crit)
+        );
         assert_eq!(i.mutes(&other_env, 0), None, "equal labels differ");
         assert_eq!(i.mutes(&crit, 0), None, "not a target");
     }
@@ -133,7 +168,9 @@ mod tests {
         let mut i = inhibitor(RULE);
         i.observe(&l(&[("severity", "critical")]), None);
         assert!(i.mutes(&l(&[("severity", "warning")]), 0).is_some());
-        assert!(i.mutes(&l(&[("severity", "warning"), ("env", "x")]), 0).is_none());
+        assert!(i
+            .mutes(&l(&[("severity", "warning"), ("env", "x")]), 0)
+            .is_none());
     }
 
     #[test]
@@ -154,7 +191,11 @@ mod tests {
     fn legacy_match_fields() {
         let mut i = inhibitor("  - source_match: {severity: critical}\n    target_match_re: {severity: 'warn.*'}\n    equal: [service]\n");
         i.observe(&l(&[("severity", "critical"), ("service", "api")]), None);
-        assert!(i.mutes(&l(&[("severity", "warning"), ("service", "api")]), 0).is_some());
-        assert!(i.mutes(&l(&[("severity", "info"), ("service", "api")]), 0).is_none());
+        assert!(i
+            .mutes(&l(&[("severity", "warning"), ("service", "api")]), 0)
+            .is_some());
+        assert!(i
+            .mutes(&l(&[("severity", "info"), ("service", "api")]), 0)
+            .is_none());
     }
 }

@@ -26,7 +26,9 @@ pub enum MatcherParseError {
 
 fn new_matcher(name: String, op: MatchOp, value: String) -> Result<Matcher, MatcherParseError> {
     Matcher::new(name, op, value).map_err(|e| match e {
-        crate::model::MatcherError::BadRegex { pattern, reason } => MatcherParseError::BadRegex { pattern, reason },
+        crate::model::MatcherError::BadRegex { pattern, reason } => {
+            MatcherParseError::BadRegex { pattern, reason }
+        }
     })
 }
 
@@ -63,7 +65,8 @@ pub fn parse_matcher(input: &str) -> Result<Matcher, MatcherParseError> {
 fn classic_re() -> &'static regex::Regex {
     static RE: OnceLock<regex::Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(r#"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*((?s).*?)\s*$"#).expect("static regex")
+        regex::Regex::new(r#"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*((?s).*?)\s*$"#)
+            .expect("static regex")
     })
 }
 
@@ -102,7 +105,9 @@ pub fn parse_classic(input: &str) -> Result<Vec<Matcher>, MatcherParseError> {
 
 /// The classic single-matcher parser.
 pub fn parse_classic_one(s: &str) -> Result<Matcher, MatcherParseError> {
-    let caps = classic_re().captures(s).ok_or_else(|| MatcherParseError::BadFormat(s.to_string()))?;
+    let caps = classic_re()
+        .captures(s)
+        .ok_or_else(|| MatcherParseError::BadFormat(s.to_string()))?;
     let name = caps[1].to_string();
     let op = match &caps[2] {
         "=" => MatchOp::Equal,
@@ -117,8 +122,7 @@ pub fn parse_classic_one(s: &str) -> Result<Matcher, MatcherParseError> {
     };
     let mut value = String::new();
     let mut escaped = false;
-    let mut it = raw.char_indices().peekable();
-    while let Some((i, r)) = it.next() {
+    for (i, r) in raw.char_indices() {
         let is_last = i + r.len_utf8() == raw.len();
         if escaped {
             escaped = false;
@@ -224,7 +228,10 @@ fn lex(input: &str) -> Result<Vec<(Tok, String)>, MatcherParseError> {
                 }
                 if i >= chars.len() {
                     let text: String = chars[start..].iter().collect();
-                    return Err(syntax(format!("{start}:{}: {text}: missing end \"", chars.len())));
+                    return Err(syntax(format!(
+                        "{start}:{}: {text}: missing end \"",
+                        chars.len()
+                    )));
                 }
                 out.push((Tok::Quoted, chars[start..=i].iter().collect()));
             }
@@ -310,7 +317,8 @@ pub fn go_unquote(s: &str) -> Option<String> {
     // Collect bytes: `\xNN` and octal escapes may produce partial UTF-8.
     let mut out: Vec<u8> = Vec::new();
     let mut it = inner.chars();
-    let push = |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    let push =
+        |out: &mut Vec<u8>, c: char| out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     let hex = |it: &mut std::str::Chars, n: usize| -> Option<u32> {
         let mut v = 0u32;
         for _ in 0..n {
@@ -372,7 +380,9 @@ pub fn go_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -384,9 +394,18 @@ pub fn go_quote(s: &str) -> String {
 /// it holds reserved characters).
 pub fn format_matcher(m: &Matcher) -> String {
     if m.name.chars().any(is_reserved) {
-        format!("{}{}{}", go_quote(&m.name), m.op.as_str(), go_quote(&m.value))
+        format!(
+            "{}{}{}",
+            go_quote(&m.name),
+            m.op.as_str(),
+            go_quote(&m.value)
+        )
     } else {
-        let v = m.value.replace('\\', "\\\\").replace('\n', "\\n").replace('"', "\\\"");
+        let v = m
+            .value
+            .replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('"', "\\\"");
         format!("{}{}\"{}\"", m.name, m.op.as_str(), v)
     }
 }
@@ -409,7 +428,10 @@ fn op_rank(op: MatchOp) -> u8 {
 /// Sorts like upstream's `labels.Matchers`: by name, value, then operator.
 pub fn sort_matchers(ms: &mut [Matcher]) {
     ms.sort_by(|a, b| {
-        a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value)).then_with(|| op_rank(a.op).cmp(&op_rank(b.op)))
+        a.name
+            .cmp(&b.name)
+            .then_with(|| a.value.cmp(&b.value))
+            .then_with(|| op_rank(a.op).cmp(&op_rank(b.op)))
     });
 }
 
@@ -426,11 +448,23 @@ mod tests {
     #[test]
     fn classic_forms() {
         assert_eq!(one("foo=bar"), ("foo".into(), MatchOp::Equal, "bar".into()));
-        assert_eq!(one(r#"foo="bar""#), ("foo".into(), MatchOp::Equal, "bar".into()));
-        assert_eq!(one(r#"{foo!~"a.*"}"#), ("foo".into(), MatchOp::NotRegex, "a.*".into()));
-        assert_eq!(one("foo = bar baz "), ("foo".into(), MatchOp::Equal, "bar baz".into()));
+        assert_eq!(
+            one(r#"foo="bar""#),
+            ("foo".into(), MatchOp::Equal, "bar".into())
+        );
+        assert_eq!(
+            one(r#"{foo!~"a.*"}"#),
+            ("foo".into(), MatchOp::NotRegex, "a.*".into())
+        );
+        assert_eq!(
+            one("foo = bar baz "),
+            ("foo".into(), MatchOp::Equal, "bar baz".into())
+        );
         assert_eq!(one(r#"foo="\n""#).2, "\n");
-        assert_eq!(one(r#"foo=~^[12]$"#), ("foo".into(), MatchOp::Regex, "^[12]$".into()));
+        assert_eq!(
+            one(r#"foo=~^[12]$"#),
+            ("foo".into(), MatchOp::Regex, "^[12]$".into())
+        );
         assert_eq!(one("foo="), ("foo".into(), MatchOp::Equal, "".into()));
         // Unknown escapes are kept, like upstream's classic parser.
         assert_eq!(one(r#"foo="\d+""#).2, r"\d+");
@@ -451,7 +485,10 @@ mod tests {
         let ms = parse_matchers(r#""föö bar"="x""#).unwrap();
         assert_eq!(ms[0].name, "föö bar");
         let ms = parse_matchers("{ 环境=生产 }").unwrap();
-        assert_eq!((ms[0].name.as_str(), ms[0].value.as_str()), ("环境", "生产"));
+        assert_eq!(
+            (ms[0].name.as_str(), ms[0].value.as_str()),
+            ("环境", "生产")
+        );
     }
 
     #[test]
@@ -474,7 +511,10 @@ mod tests {
 
     #[test]
     fn go_unquote_escapes() {
-        assert_eq!(go_unquote(r#""a\"b\\c\x41\u00e9""#).as_deref(), Some("a\"b\\cAé"));
+        assert_eq!(
+            go_unquote(r#""a\"b\\c\x41\u00e9""#).as_deref(),
+            Some("a\"b\\cAé")
+        );
         assert_eq!(go_unquote(r#""\q""#), None);
     }
 

@@ -10,7 +10,11 @@ pub enum MuteReason {
     /// Matched by these active silences (ids, sorted).
     Silenced { ids: Vec<String> },
     /// A firing source alert matched an inhibit rule.
-    Inhibited { rule: Option<String>, rule_index: usize, source: Labels },
+    Inhibited {
+        rule: Option<String>,
+        rule_index: usize,
+        source: Labels,
+    },
     /// The route is inside one of its `mute_time_intervals`.
     MuteTimeInterval { names: Vec<String> },
     /// The route has `active_time_intervals` and is outside all of them.
@@ -21,11 +25,17 @@ impl std::fmt::Display for MuteReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             MuteReason::Silenced { ids } => write!(f, "silenced by {}", ids.join(",")),
-            MuteReason::Inhibited { rule, rule_index, source } => match rule {
+            MuteReason::Inhibited {
+                rule,
+                rule_index,
+                source,
+            } => match rule {
                 Some(n) => write!(f, "inhibited by {source} (rule {n:?})"),
                 None => write!(f, "inhibited by {source} (inhibit_rules.{rule_index})"),
             },
-            MuteReason::MuteTimeInterval { names } => write!(f, "muted by time interval {}", names.join(",")),
+            MuteReason::MuteTimeInterval { names } => {
+                write!(f, "muted by time interval {}", names.join(","))
+            }
             MuteReason::OutsideActiveTimeInterval { names } => {
                 write!(f, "outside active time intervals {}", names.join(","))
             }

@@ -61,11 +61,17 @@ pub enum SecretError {
 impl SecretSource {
     /// Picks the source from an inline field and its `*_file` twin. Errors
     /// when both are set. `${NAME}` inline means environment variable NAME.
-    pub fn choose(inline: Option<&str>, file: Option<&str>, field: &str) -> Result<Option<SecretSource>, String> {
+    pub fn choose(
+        inline: Option<&str>,
+        file: Option<&str>,
+        field: &str,
+    ) -> Result<Option<SecretSource>, String> {
         let inline = inline.filter(|s| !s.is_empty());
         let file = file.filter(|s| !s.is_empty());
         match (inline, file) {
-            (Some(_), Some(_)) => Err(format!("at most one of {field} & {field}_file must be configured")),
+            (Some(_), Some(_)) => Err(format!(
+                "at most one of {field} & {field}_file must be configured"
+            )),
             (Some(v), None) => Ok(Some(match env_ref(v) {
                 Some(name) => SecretSource::Env(name.to_string()),
                 None => SecretSource::Inline(Secret::new(v)),
@@ -82,8 +88,13 @@ impl SecretSource {
             SecretSource::Inline(s) => Ok(s.clone()),
             SecretSource::File(p) => std::fs::read_to_string(p)
                 .map(|s| Secret::new(s.trim_end_matches(['\n', '\r'])))
-                .map_err(|e| SecretError::File { path: p.clone(), reason: e.to_string() }),
-            SecretSource::Env(n) => std::env::var(n).map(Secret::new).map_err(|_| SecretError::Env(n.clone())),
+                .map_err(|e| SecretError::File {
+                    path: p.clone(),
+                    reason: e.to_string(),
+                }),
+            SecretSource::Env(n) => std::env::var(n)
+                .map(Secret::new)
+                .map_err(|_| SecretError::Env(n.clone())),
         }
     }
 }
@@ -93,7 +104,9 @@ fn env_ref(v: &str) -> Option<&str> {
     let name = v.strip_prefix("${")?.strip_suffix('}')?;
     let mut chars = name.chars();
     let first = chars.next()?;
-    ((first.is_ascii_alphabetic() || first == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(name)
+    ((first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(name)
 }
 
 // ------------------------------------------------------------------- raw
@@ -389,11 +402,19 @@ impl RawReceiver {
         if name.is_empty() {
             p.push(("name".into(), "missing name in receiver".into()));
         }
-        let mut labels: BTreeMap<String, String> =
-            self.labels.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+        let mut labels: BTreeMap<String, String> = self
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
         if let Some(v) = labels.get("name") {
             if *v != name {
-                p.push(("labels.name".into(), format!("receiver label \"name\" must match receiver name {name:?}, got {v:?}")));
+                p.push((
+                    "labels.name".into(),
+                    format!("receiver label \"name\" must match receiver name {name:?}, got {v:?}"),
+                ));
             }
         }
         labels.insert("name".into(), name.clone());
@@ -446,7 +467,12 @@ impl RawReceiver {
         if !p.is_empty() {
             return Err(p);
         }
-        Ok(Receiver { name, labels, integrations, unsupported })
+        Ok(Receiver {
+            name,
+            labels,
+            integrations,
+            unsupported,
+        })
     }
 }
 
@@ -457,7 +483,14 @@ fn nonempty(a: &Option<String>) -> Option<String> {
 type FieldErr = (String, String);
 
 fn at(field: &str, msg: impl Into<String>) -> FieldErr {
-    (if field.is_empty() { String::new() } else { format!(".{field}") }, msg.into())
+    (
+        if field.is_empty() {
+            String::new()
+        } else {
+            format!(".{field}")
+        },
+        msg.into(),
+    )
 }
 
 impl RawEmailConfig {
@@ -468,40 +501,70 @@ impl RawEmailConfig {
             .ok_or_else(|| at("", "no global SMTP smarthost set"))?;
         match smarthost.rsplit_once(':') {
             Some((_, port)) if !port.is_empty() => {}
-            _ => return Err(at("smarthost", format!("address {smarthost:?}: missing port in address"))),
+            _ => {
+                return Err(at(
+                    "smarthost",
+                    format!("address {smarthost:?}: missing port in address"),
+                ))
+            }
         }
-        let from = nonempty(&self.from).or_else(|| nonempty(&g.smtp_from)).ok_or_else(|| at("", "no global SMTP from set"))?;
-        let auth_password = match SecretSource::choose(self.auth_password.as_deref(), self.auth_password_file.as_deref(), "auth_password")
-            .map_err(|m| at("", m))?
+        let from = nonempty(&self.from)
+            .or_else(|| nonempty(&g.smtp_from))
+            .ok_or_else(|| at("", "no global SMTP from set"))?;
+        let auth_password = match SecretSource::choose(
+            self.auth_password.as_deref(),
+            self.auth_password_file.as_deref(),
+            "auth_password",
+        )
+        .map_err(|m| at("", m))?
         {
             Some(s) => Some(s),
-            None => SecretSource::choose(g.smtp_auth_password.as_deref(), g.smtp_auth_password_file.as_deref(), "smtp_auth_password")
-                .map_err(|m| at("", m))?,
+            None => SecretSource::choose(
+                g.smtp_auth_password.as_deref(),
+                g.smtp_auth_password_file.as_deref(),
+                "smtp_auth_password",
+            )
+            .map_err(|m| at("", m))?,
         };
-        let auth_secret = match SecretSource::choose(self.auth_secret.as_deref(), self.auth_secret_file.as_deref(), "auth_secret")
-            .map_err(|m| at("", m))?
+        let auth_secret = match SecretSource::choose(
+            self.auth_secret.as_deref(),
+            self.auth_secret_file.as_deref(),
+            "auth_secret",
+        )
+        .map_err(|m| at("", m))?
         {
             Some(s) => Some(s),
-            None => SecretSource::choose(g.smtp_auth_secret.as_deref(), g.smtp_auth_secret_file.as_deref(), "smtp_auth_secret")
-                .map_err(|m| at("", m))?,
+            None => SecretSource::choose(
+                g.smtp_auth_secret.as_deref(),
+                g.smtp_auth_secret_file.as_deref(),
+                "smtp_auth_secret",
+            )
+            .map_err(|m| at("", m))?,
         };
         let mut headers = BTreeMap::new();
         for (k, v) in self.headers.clone().unwrap_or_default() {
             let canon = canonical_header(&k);
             if headers.insert(canon.clone(), v).is_some() {
-                return Err(at("headers", format!("duplicate header {canon:?} in email config")));
+                return Err(at(
+                    "headers",
+                    format!("duplicate header {canon:?} in email config"),
+                ));
             }
         }
         Ok(EmailConfig {
             send_resolved: self.send_resolved.unwrap_or(false),
             to,
             from,
-            hello: nonempty(&self.hello).or_else(|| nonempty(&g.smtp_hello)).unwrap_or_else(|| "localhost".into()),
+            hello: nonempty(&self.hello)
+                .or_else(|| nonempty(&g.smtp_hello))
+                .unwrap_or_else(|| "localhost".into()),
             smarthost,
-            auth_username: nonempty(&self.auth_username).or_else(|| nonempty(&g.smtp_auth_username)),
+            auth_username: nonempty(&self.auth_username)
+                .or_else(|| nonempty(&g.smtp_auth_username)),
             auth_password,
             auth_secret,
-            auth_identity: nonempty(&self.auth_identity).or_else(|| nonempty(&g.smtp_auth_identity)),
+            auth_identity: nonempty(&self.auth_identity)
+                .or_else(|| nonempty(&g.smtp_auth_identity)),
             headers,
             html: self.html.clone(),
             text: self.text.clone(),
@@ -515,7 +578,11 @@ fn canonical_header(k: &str) -> String {
     let mut up = true;
     k.chars()
         .map(|c| {
-            let o = if up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+            let o = if up {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
             up = c == '-';
             o
         })
@@ -524,28 +591,53 @@ fn canonical_header(k: &str) -> String {
 
 impl RawSlackConfig {
     fn build(&self, g: &RawGlobal) -> Result<SlackConfig, FieldErr> {
-        let mut api_url = SecretSource::choose(self.api_url.as_deref(), self.api_url_file.as_deref(), "api_url").map_err(|m| at("", m))?;
-        let mut app_token =
-            SecretSource::choose(self.app_token.as_deref(), self.app_token_file.as_deref(), "app_token").map_err(|m| at("", m))?;
+        let mut api_url = SecretSource::choose(
+            self.api_url.as_deref(),
+            self.api_url_file.as_deref(),
+            "api_url",
+        )
+        .map_err(|m| at("", m))?;
+        let mut app_token = SecretSource::choose(
+            self.app_token.as_deref(),
+            self.app_token_file.as_deref(),
+            "app_token",
+        )
+        .map_err(|m| at("", m))?;
         if api_url.is_some() && app_token.is_some() {
-            return Err(at("", "at most one of api_url/api_url_file & app_token/app_token_file must be configured"));
+            return Err(at(
+                "",
+                "at most one of api_url/api_url_file & app_token/app_token_file must be configured",
+            ));
         }
-        if self.update_message == Some(true) && self.api_url.as_deref() != Some("https://slack.com/api/chat.postMessage") {
+        if self.update_message == Some(true)
+            && self.api_url.as_deref() != Some("https://slack.com/api/chat.postMessage")
+        {
             return Err(at(
                 "update_message",
                 "update_message can only be used with bot tokens. api_url must be set to https://slack.com/api/chat.postMessage",
             ));
         }
         if api_url.is_none() && app_token.is_none() {
-            app_token = SecretSource::choose(g.slack_app_token.as_deref(), g.slack_app_token_file.as_deref(), "slack_app_token")
-                .map_err(|m| at("", m))?;
+            app_token = SecretSource::choose(
+                g.slack_app_token.as_deref(),
+                g.slack_app_token_file.as_deref(),
+                "slack_app_token",
+            )
+            .map_err(|m| at("", m))?;
         }
         if api_url.is_none() {
-            api_url = SecretSource::choose(g.slack_api_url.as_deref(), g.slack_api_url_file.as_deref(), "slack_api_url")
-                .map_err(|m| at("", m))?;
+            api_url = SecretSource::choose(
+                g.slack_api_url.as_deref(),
+                g.slack_api_url_file.as_deref(),
+                "slack_api_url",
+            )
+            .map_err(|m| at("", m))?;
         }
         if api_url.is_none() && app_token.is_none() {
-            return Err(at("", "no Slack API URL nor App token set either inline or in a file"));
+            return Err(at(
+                "",
+                "no Slack API URL nor App token set either inline or in a file",
+            ));
         }
         Ok(SlackConfig {
             send_resolved: self.send_resolved.unwrap_or(false),
@@ -561,10 +653,18 @@ impl RawSlackConfig {
 
 impl RawPagerdutyConfig {
     fn build(&self, g: &RawGlobal) -> Result<PagerdutyConfig, FieldErr> {
-        let routing_key =
-            SecretSource::choose(self.routing_key.as_deref(), self.routing_key_file.as_deref(), "routing_key").map_err(|m| at("", m))?;
-        let service_key =
-            SecretSource::choose(self.service_key.as_deref(), self.service_key_file.as_deref(), "service_key").map_err(|m| at("", m))?;
+        let routing_key = SecretSource::choose(
+            self.routing_key.as_deref(),
+            self.routing_key_file.as_deref(),
+            "routing_key",
+        )
+        .map_err(|m| at("", m))?;
+        let service_key = SecretSource::choose(
+            self.service_key.as_deref(),
+            self.service_key_file.as_deref(),
+            "service_key",
+        )
+        .map_err(|m| at("", m))?;
         if routing_key.is_none() && service_key.is_none() {
             return Err(at("", "missing service or routing key in PagerDuty config"));
         }
@@ -572,12 +672,20 @@ impl RawPagerdutyConfig {
             send_resolved: self.send_resolved.unwrap_or(true),
             routing_key,
             service_key,
-            url: nonempty(&self.url).or_else(|| nonempty(&g.pagerduty_url)).unwrap_or_else(|| DEFAULT_PAGERDUTY_URL.into()),
+            url: nonempty(&self.url)
+                .or_else(|| nonempty(&g.pagerduty_url))
+                .unwrap_or_else(|| DEFAULT_PAGERDUTY_URL.into()),
             client: self.client.clone(),
             client_url: self.client_url.clone(),
             description: self.description.clone(),
             severity: self.severity.clone(),
-            details: self.details.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect(),
+            details: self
+                .details
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect(),
         })
     }
 }
@@ -587,7 +695,11 @@ impl RawWebhookConfig {
         let url = SecretSource::choose(self.url.as_deref(), self.url_file.as_deref(), "url")
             .map_err(|m| at("", m))?
             .ok_or_else(|| at("", "one of url or url_file must be configured"))?;
-        Ok(WebhookConfig { send_resolved: self.send_resolved.unwrap_or(true), url, max_alerts: self.max_alerts.unwrap_or(0) })
+        Ok(WebhookConfig {
+            send_resolved: self.send_resolved.unwrap_or(true),
+            url,
+            max_alerts: self.max_alerts.unwrap_or(0),
+        })
     }
 }
 
@@ -612,14 +724,20 @@ mod tests {
         );
         assert!(SecretSource::choose(Some("a"), Some("b"), "routing_key").is_err());
         // Only a whole-value reference is special.
-        assert!(matches!(SecretSource::choose(Some("x${A}"), None, "f").unwrap(), Some(SecretSource::Inline(_))));
+        assert!(matches!(
+            SecretSource::choose(Some("x${A}"), None, "f").unwrap(),
+            Some(SecretSource::Inline(_))
+        ));
     }
 
     #[test]
     fn secret_never_printed() {
-        let s = SecretSource::choose(Some("hunter2"), None, "routing_key").unwrap().unwrap();
+        let s = SecretSource::choose(Some("hunter2"), None, "routing_key")
+            .unwrap()
+            .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
-        let r = recv("name: p\npagerduty_configs: [{routing_key: hunter2, routing_key_file: /x}]").unwrap_err();
+        let r = recv("name: p\npagerduty_configs: [{routing_key: hunter2, routing_key_file: /x}]")
+            .unwrap_err();
         assert!(!format!("{r:?}").contains("hunter2"));
     }
 
@@ -629,7 +747,9 @@ mod tests {
         let f = dir.path().join("k");
         std::fs::write(&f, "abc\n").unwrap();
         assert_eq!(SecretSource::File(f).resolve().unwrap().expose(), "abc");
-        assert!(SecretSource::Env("ALERTGATE_TEST_SURELY_UNSET".into()).resolve().is_err());
+        assert!(SecretSource::Env("ALERTGATE_TEST_SURELY_UNSET".into())
+            .resolve()
+            .is_err());
     }
 
     #[test]
@@ -637,11 +757,19 @@ mod tests {
         let r = recv("name: w\nwebhook_configs: [{url: 'http://x'}]\npagerduty_configs: [{routing_key_file: /k}]").unwrap();
         assert!(r.integrations.iter().all(|i| i.send_resolved()));
         assert!(recv("name: w\nwebhook_configs: [{}]").is_err());
-        assert!(recv("name: e\nemail_configs: [{to: a@b}]").is_err(), "no smarthost anywhere");
+        assert!(
+            recv("name: e\nemail_configs: [{to: a@b}]").is_err(),
+            "no smarthost anywhere"
+        );
         assert!(recv("name: e\nemail_configs: [{to: a@b, smarthost: 'h:25', from: c@d}]").is_ok());
-        assert!(recv("name: s\nslack_configs: [{channel: '#x'}]").is_err(), "no URL anywhere");
+        assert!(
+            recv("name: s\nslack_configs: [{channel: '#x'}]").is_err(),
+            "no URL anywhere"
+        );
         assert!(recv("name: p\npagerduty_configs: [{}]").is_err());
         assert!(recv("email_configs: []").is_err(), "missing name");
-        assert!(yaml_serde::from_str::<RawReceiver>("name: x\nemail_configs: [{bogus: 1}]").is_err());
+        assert!(
+            yaml_serde::from_str::<RawReceiver>("name: x\nemail_configs: [{bogus: 1}]").is_err()
+        );
     }
 }

@@ -76,7 +76,10 @@ impl Route {
 
     /// Receiver names for `labels`, in order (`amtool config routes test`).
     pub fn receivers_for(&self, labels: &Labels) -> Vec<String> {
-        self.match_labels(labels).into_iter().map(|r| r.opts.receiver.clone()).collect()
+        self.match_labels(labels)
+            .into_iter()
+            .map(|r| r.opts.receiver.clone())
+            .collect()
     }
 
     /// Visits every route, parents first.
@@ -97,7 +100,11 @@ impl Route {
     }
 
     fn slug(&self, show_continue: bool, show_receiver: bool) -> String {
-        let mut s = if self.matchers.is_empty() { "default-route".to_string() } else { format_matchers(&self.matchers) };
+        let mut s = if self.matchers.is_empty() {
+            "default-route".to_string()
+        } else {
+            format_matchers(&self.matchers)
+        };
         if self.continue_ && show_continue {
             s.push_str("  continue: true");
         }
@@ -152,7 +159,10 @@ struct Tree {
 
 impl Tree {
     fn new(value: String) -> Self {
-        Tree { value, children: Vec::new() }
+        Tree {
+            value,
+            children: Vec::new(),
+        }
     }
 
     /// Renders with a `.` root, like treeprint's unnamed root.
@@ -216,7 +226,8 @@ route:
 
     fn recv(labels: &[(&str, &str)]) -> Vec<String> {
         let c = parse_str(CFG, "t").unwrap();
-        c.route.receivers_for(&Labels::from_pairs(labels.iter().copied()))
+        c.route
+            .receivers_for(&Labels::from_pairs(labels.iter().copied()))
     }
 
     #[test]
@@ -224,11 +235,23 @@ route:
         assert_eq!(recv(&[("owner", "team-A")]), ["notify-A"]);
         assert_eq!(recv(&[("owner", "team-A"), ("env", "unset")]), ["notify-A"]);
         assert_eq!(recv(&[("owner", "team-C")]), ["notify-BC"]);
-        assert_eq!(recv(&[("owner", "team-A"), ("env", "testing")]), ["notify-testing"]);
-        assert_eq!(recv(&[("owner", "team-A"), ("env", "production")]), ["notify-productionA", "notify-productionB"]);
+        assert_eq!(
+            recv(&[("owner", "team-A"), ("env", "testing")]),
+            ["notify-testing"]
+        );
+        assert_eq!(
+            recv(&[("owner", "team-A"), ("env", "production")]),
+            ["notify-productionA", "notify-productionB"]
+        );
         assert_eq!(recv(&[("group_by", "role")]), ["notify-def"]);
-        assert_eq!(recv(&[("group_by", "role"), ("env", "testing")]), ["notify-testing"]);
-        assert_eq!(recv(&[("group_by", "role"), ("env", "testing"), ("wait", "long")]), ["notify-testing"]);
+        assert_eq!(
+            recv(&[("group_by", "role"), ("env", "testing")]),
+            ["notify-testing"]
+        );
+        assert_eq!(
+            recv(&[("group_by", "role"), ("env", "testing"), ("wait", "long")]),
+            ["notify-testing"]
+        );
         assert_eq!(recv(&[("owner", "nobody")]), ["notify-def"]);
     }
 

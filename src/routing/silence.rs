@@ -74,13 +74,19 @@ impl Silence {
     /// Checks a new silence the way upstream's `validateSilence` does.
     pub fn validate(&self) -> Result<(), SilenceError> {
         if self.matchers.is_empty() {
-            return Err(SilenceError::Invalid("at least one matcher required".into()));
+            return Err(SilenceError::Invalid(
+                "at least one matcher required".into(),
+            ));
         }
         if self.matchers.iter().all(|m| m.matches_empty()) {
-            return Err(SilenceError::Invalid("at least one matcher must not match the empty string".into()));
+            return Err(SilenceError::Invalid(
+                "at least one matcher must not match the empty string".into(),
+            ));
         }
         if self.ends_at <= self.starts_at {
-            return Err(SilenceError::Invalid("end time must not be before start time".into()));
+            return Err(SilenceError::Invalid(
+                "end time must not be before start time".into(),
+            ));
         }
         if self.created_by.is_empty() {
             return Err(SilenceError::Invalid("creator information required".into()));
@@ -126,7 +132,9 @@ fn rfc3339(ms: Timestamp) -> String {
 }
 
 fn parse_ts(s: &str) -> Result<Timestamp, String> {
-    chrono::DateTime::parse_from_rfc3339(s).map(|d| d.timestamp_millis()).map_err(|e| format!("{s:?}: {e}"))
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| d.timestamp_millis())
+        .map_err(|e| format!("{s:?}: {e}"))
 }
 
 impl From<&Silence> for JsonSilence {
@@ -224,14 +232,29 @@ impl Silences {
         let items = match std::fs::read_to_string(path) {
             Ok(text) if text.trim().is_empty() => Vec::new(),
             Ok(text) => {
-                let corrupt = |reason: String| SilenceError::Corrupt { path: path.to_path_buf(), reason };
-                let raw: Vec<JsonSilence> = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-                raw.into_iter().map(Silence::try_from).collect::<Result<Vec<_>, _>>().map_err(corrupt)?
+                let corrupt = |reason: String| SilenceError::Corrupt {
+                    path: path.to_path_buf(),
+                    reason,
+                };
+                let raw: Vec<JsonSilence> =
+                    serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+                raw.into_iter()
+                    .map(Silence::try_from)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(corrupt)?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(SilenceError::Read { path: path.to_path_buf(), reason: e.to_string() }),
+            Err(e) => {
+                return Err(SilenceError::Read {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
         };
-        Ok(Silences { path: Some(path.to_path_buf()), items })
+        Ok(Silences {
+            path: Some(path.to_path_buf()),
+            items,
+        })
     }
 
     pub fn all(&self) -> &[Silence] {
@@ -246,7 +269,9 @@ impl Silences {
     pub fn add(&mut self, mut s: Silence, now: Timestamp) -> Result<String, SilenceError> {
         s.validate()?;
         if s.ends_at <= now {
-            return Err(SilenceError::Invalid("end time can't be in the past".into()));
+            return Err(SilenceError::Invalid(
+                "end time can't be in the past".into(),
+            ));
         }
         // A silence never starts in the past: upstream moves the start to now.
         s.starts_at = s.starts_at.max(now);
@@ -260,7 +285,11 @@ impl Silences {
 
     /// Ends a silence now (a pending one ends before it starts); saves the file.
     pub fn expire(&mut self, id: &str, now: Timestamp) -> Result<(), SilenceError> {
-        let s = self.items.iter_mut().find(|s| s.id == id).ok_or_else(|| SilenceError::NotFound(id.to_string()))?;
+        let s = self
+            .items
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or_else(|| SilenceError::NotFound(id.to_string()))?;
         match s.state(now) {
             SilenceState::Expired => return Err(SilenceError::AlreadyExpired(id.to_string())),
             SilenceState::Pending => {
@@ -276,13 +305,30 @@ impl Silences {
     /// Writes the file atomically: a crash leaves the old or the new file,
     /// never a torn one.
     pub fn save(&self) -> Result<(), SilenceError> {
-        let Some(path) = &self.path else { return Ok(()) };
-        let werr = |e: std::io::Error| SilenceError::Write { path: path.clone(), reason: e.to_string() };
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let werr = |e: std::io::Error| SilenceError::Write {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
         let json: Vec<JsonSilence> = self.items.iter().map(JsonSilence::from).collect();
-        let text = serde_json::to_string_pretty(&json).map_err(|e| SilenceError::Write { path: path.clone(), reason: e.to_string() })?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let text = serde_json::to_string_pretty(&json).map_err(|e| SilenceError::Write {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(werr)?;
-        let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("silences"), std::process::id()));
+        let tmp = dir.join(format!(
+            ".{}.tmp{}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("silences"),
+            std::process::id()
+        ));
         {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp).map_err(werr)?;
@@ -300,8 +346,12 @@ impl Silences {
 
     /// Ids of active silences matching `labels`, sorted.
     pub fn matching(&self, labels: &Labels, now: Timestamp) -> Vec<String> {
-        let mut ids: Vec<String> =
-            self.items.iter().filter(|s| s.state(now) == SilenceState::Active && s.matches(labels)).map(|s| s.id.clone()).collect();
+        let mut ids: Vec<String> = self
+            .items
+            .iter()
+            .filter(|s| s.state(now) == SilenceState::Active && s.matches(labels))
+            .map(|s| s.id.clone())
+            .collect();
         ids.sort();
         ids
     }
@@ -335,7 +385,13 @@ pub fn render_table(silences: &[&Silence]) -> String {
                 .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                 .unwrap_or_default();
             let m = format_matchers(&s.matchers);
-            [s.id.clone(), m[1..m.len() - 1].replace(',', " "), ends, s.created_by.clone(), s.comment.clone()]
+            [
+                s.id.clone(),
+                m[1..m.len() - 1].replace(',', " "),
+                ends,
+                s.created_by.clone(),
+                s.comment.clone(),
+            ]
         })
         .collect();
     let header = ["ID", "Matchers", "Ends At", "Created By", "Comment"].map(String::from);
@@ -347,7 +403,11 @@ pub fn render_table(silences: &[&Silence]) -> String {
     }
     let mut out = String::new();
     for r in std::iter::once(&header).chain(rows.iter()) {
-        let line: Vec<String> = r.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let line: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
@@ -377,11 +437,24 @@ mod tests {
     #[test]
     fn matches_only_while_active() {
         let mut s = Silences::in_memory();
-        let id = s.add(silence(r#"{env="prod",alertname=~"Http.*"}"#, 1000, 5000), 0).unwrap();
+        let id = s
+            .add(
+                silence(r#"{env="prod",alertname=~"Http.*"}"#, 1000, 5000),
+                0,
+            )
+            .unwrap();
         let a = l(&[("env", "prod"), ("alertname", "Http5xx")]);
         assert_eq!(s.mutes(&a, 999), None, "pending");
-        assert_eq!(s.mutes(&a, 1000), Some(MuteReason::Silenced { ids: vec![id.clone()] }));
-        assert_eq!(s.mutes(&l(&[("env", "staging"), ("alertname", "Http5xx")]), 1000), None);
+        assert_eq!(
+            s.mutes(&a, 1000),
+            Some(MuteReason::Silenced {
+                ids: vec![id.clone()]
+            })
+        );
+        assert_eq!(
+            s.mutes(&l(&[("env", "staging"), ("alertname", "Http5xx")]), 1000),
+            None
+        );
         assert_eq!(s.mutes(&a, 5000), None, "expired at its end");
     }
 
@@ -392,8 +465,14 @@ mod tests {
         s.expire(&id, 4000).unwrap();
         assert_eq!(s.get(&id).unwrap().state(4000), SilenceState::Expired);
         assert!(s.mutes(&l(&[("a", "b")]), 4000).is_none());
-        assert!(matches!(s.expire(&id, 5000), Err(SilenceError::AlreadyExpired(_))));
-        assert!(matches!(s.expire("nope", 5000), Err(SilenceError::NotFound(_))));
+        assert!(matches!(
+            s.expire(&id, 5000),
+            Err(SilenceError::AlreadyExpired(_))
+        ));
+        assert!(matches!(
+            s.expire("nope", 5000),
+            Err(SilenceError::NotFound(_))
+        ));
         let pending = s.add(silence("a=b", 20_000, 30_000), 5000).unwrap();
         s.expire(&pending, 6000).unwrap();
         assert_eq!(s.get(&pending).unwrap().ends_at, 6000);
@@ -402,7 +481,10 @@ mod tests {
     #[test]
     fn invalid_silences_rejected() {
         let mut s = Silences::in_memory();
-        assert!(s.add(silence("a=~.*", 0, 10), 0).is_err(), "matches everything");
+        assert!(
+            s.add(silence("a=~.*", 0, 10), 0).is_err(),
+            "matches everything"
+        );
         assert!(s.add(silence("a=b", 10, 5), 0).is_err());
         let mut no_comment = silence("a=b", 0, 10);
         no_comment.comment.clear();
@@ -415,7 +497,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/silences.json");
         let mut s = Silences::open(&path).unwrap();
-        let id = s.add(silence(r#"{service="api",severity!="critical",x!~"a|b"}"#, 0, 3_600_000), 0).unwrap();
+        let id = s
+            .add(
+                silence(
+                    r#"{service="api",severity!="critical",x!~"a|b"}"#,
+                    0,
+                    3_600_000,
+                ),
+                0,
+            )
+            .unwrap();
         let id2 = s.add(silence("a=b", 0, 3_600_000), 0).unwrap();
         s.expire(&id2, 1000).unwrap();
         drop(s);
@@ -425,10 +516,15 @@ mod tests {
         assert_eq!(got.matchers.len(), 3);
         let a = l(&[("service", "api"), ("severity", "warning")]);
         assert!(again.mutes(&a, 2000).is_some());
-        assert!(again.mutes(&l(&[("service", "api"), ("severity", "critical")]), 2000).is_none());
+        assert!(again
+            .mutes(&l(&[("service", "api"), ("severity", "critical")]), 2000)
+            .is_none());
         assert_eq!(again.get(&id2).unwrap().state(1000), SilenceState::Expired);
         // No temp files left behind.
-        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 
@@ -437,6 +533,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         std::fs::write(&path, "{not json").unwrap();
-        assert!(matches!(Silences::open(&path), Err(SilenceError::Corrupt { .. })));
+        assert!(matches!(
+            Silences::open(&path),
+            Err(SilenceError::Corrupt { .. })
+        ));
     }
 }

@@ -109,14 +109,21 @@ impl TimeInterval {
         };
         let Some(c) = c else { return false };
         if let Some(times) = &self.times {
-            if !times.iter().any(|&(s, e)| c.minute_of_day >= s && c.minute_of_day < e) {
+            if !times
+                .iter()
+                .any(|&(s, e)| c.minute_of_day >= s && c.minute_of_day < e)
+            {
                 return false;
             }
         }
         if let Some(days) = &self.days_of_month {
             let dim = c.days_in_month;
             let hit = days.iter().any(|r| {
-                let begin = if r.begin < 0 { dim + r.begin + 1 } else { r.begin };
+                let begin = if r.begin < 0 {
+                    dim + r.begin + 1
+                } else {
+                    r.begin
+                };
                 let end = if r.end < 0 { dim + r.end + 1 } else { r.end };
                 if begin > dim {
                     return false;
@@ -129,27 +136,58 @@ impl TimeInterval {
                 return false;
             }
         }
-        let in_ranges = |rs: &Option<Vec<Range>>, v: i32| rs.as_ref().is_none_or(|rs| rs.iter().any(|r| v >= r.begin && v <= r.end));
-        in_ranges(&self.months, c.month) && in_ranges(&self.weekdays, c.weekday) && in_ranges(&self.years, c.year)
+        let in_ranges = |rs: &Option<Vec<Range>>, v: i32| {
+            rs.as_ref()
+                .is_none_or(|rs| rs.iter().any(|r| v >= r.begin && v <= r.end))
+        };
+        in_ranges(&self.months, c.month)
+            && in_ranges(&self.weekdays, c.weekday)
+            && in_ranges(&self.years, c.year)
     }
 }
 
-const WEEKDAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-const MONTHS: [&str; 12] =
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const WEEKDAYS: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 
 fn err(s: String) -> TimeIntervalError {
     TimeIntervalError(s)
 }
 
-fn parse_range(s: &str, member: impl Fn(&str) -> Result<i32, TimeIntervalError>) -> Result<Range, TimeIntervalError> {
+fn parse_range(
+    s: &str,
+    member: impl Fn(&str) -> Result<i32, TimeIntervalError>,
+) -> Result<Range, TimeIntervalError> {
     let s = s.to_lowercase();
     if s.contains(':') {
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() != 2 {
             return Err(err(format!("couldn't parse range {s}, invalid format")));
         }
-        Ok(Range { begin: member(parts[0])?, end: member(parts[1])? })
+        Ok(Range {
+            begin: member(parts[0])?,
+            end: member(parts[1])?,
+        })
     } else {
         let v = member(&s)?;
         Ok(Range { begin: v, end: v })
@@ -157,12 +195,17 @@ fn parse_range(s: &str, member: impl Fn(&str) -> Result<i32, TimeIntervalError>)
 }
 
 fn atoi(s: &str) -> Result<i32, TimeIntervalError> {
-    s.parse::<i32>().map_err(|_| err(format!("strconv.Atoi: parsing {s:?}: invalid syntax")))
+    s.parse::<i32>()
+        .map_err(|_| err(format!("strconv.Atoi: parsing {s:?}: invalid syntax")))
 }
 
 fn parse_weekday(s: &str) -> Result<Range, TimeIntervalError> {
     let r = parse_range(s, |m| {
-        WEEKDAYS.iter().position(|d| *d == m).map(|p| p as i32).ok_or_else(|| err(format!("{m} is not a valid weekday")))
+        WEEKDAYS
+            .iter()
+            .position(|d| *d == m)
+            .map(|p| p as i32)
+            .ok_or_else(|| err(format!("{m} is not a valid weekday")))
     })?;
     if r.begin > r.end {
         return Err(err("start day cannot be before end day".into()));
@@ -174,16 +217,23 @@ fn parse_day_of_month(s: &str) -> Result<Range, TimeIntervalError> {
     let r = parse_range(s, atoi)?;
     for v in [r.begin, r.end] {
         if v == 0 || !(-31..=31).contains(&v) {
-            return Err(err(format!("{v} is not a valid day of the month: out of range")));
+            return Err(err(format!(
+                "{v} is not a valid day of the month: out of range"
+            )));
         }
     }
     if r.begin < 0 && r.end > 0 {
-        return Err(err("end day must be negative if start day is negative".into()));
+        return Err(err(
+            "end day must be negative if start day is negative".into()
+        ));
     }
     let cb = if r.begin < 0 { 28 + r.begin } else { r.begin };
     let ce = if r.end < 0 { 28 + r.end } else { r.end };
     if cb > ce {
-        return Err(err(format!("end day {} is always before start day {}", r.end, r.begin)));
+        return Err(err(format!(
+            "end day {} is always before start day {}",
+            r.end, r.begin
+        )));
     }
     Ok(r)
 }
@@ -191,10 +241,15 @@ fn parse_day_of_month(s: &str) -> Result<Range, TimeIntervalError> {
 fn parse_month(s: &str) -> Result<Range, TimeIntervalError> {
     let r = parse_range(s, |m| match MONTHS.iter().position(|n| *n == m) {
         Some(p) => Ok(p as i32 + 1),
-        None => m.parse::<i32>().map_err(|_| err(format!("{m} is not a valid month"))),
+        None => m
+            .parse::<i32>()
+            .map_err(|_| err(format!("{m} is not a valid month"))),
     })?;
     if r.begin > r.end {
-        return Err(err(format!("end month {} is before start month {}", r.end, r.begin)));
+        return Err(err(format!(
+            "end month {} is before start month {}",
+            r.end, r.begin
+        )));
     }
     Ok(r)
 }
@@ -202,7 +257,10 @@ fn parse_month(s: &str) -> Result<Range, TimeIntervalError> {
 fn parse_year(s: &str) -> Result<Range, TimeIntervalError> {
     let r = parse_range(s, atoi)?;
     if r.begin > r.end {
-        return Err(err(format!("end year {} is before start year {}", r.end, r.begin)));
+        return Err(err(format!(
+            "end year {} is before start year {}",
+            r.end, r.begin
+        )));
     }
     Ok(r)
 }
@@ -232,7 +290,10 @@ pub fn parse_location(s: &str) -> Result<Location, TimeIntervalError> {
     match s {
         "UTC" | "" => Ok(Location::Utc),
         "Local" => Ok(Location::Local),
-        _ => s.parse::<chrono_tz::Tz>().map(Location::Tz).map_err(|_| err(format!("unknown time zone {s}"))),
+        _ => s
+            .parse::<chrono_tz::Tz>()
+            .map(Location::Tz)
+            .map_err(|_| err(format!("unknown time zone {s}"))),
     }
 }
 
@@ -240,30 +301,50 @@ impl RawTimeInterval {
     /// Validates the spec; every problem is returned with its field name.
     pub fn build(&self) -> Result<TimeInterval, Vec<(String, TimeIntervalError)>> {
         let mut errs = Vec::new();
-        let mut list = |field: &str, items: Option<Vec<String>>, f: fn(&str) -> Result<Range, TimeIntervalError>| {
+        let mut list = |field: &str,
+                        items: Option<Vec<String>>,
+                        f: fn(&str) -> Result<Range, TimeIntervalError>| {
             items.map(|v| {
                 v.iter()
                     .enumerate()
-                    .filter_map(|(i, s)| f(s).map_err(|e| errs.push((format!("{field}.{i}"), e))).ok())
+                    .filter_map(|(i, s)| {
+                        f(s).map_err(|e| errs.push((format!("{field}.{i}"), e)))
+                            .ok()
+                    })
                     .collect::<Vec<_>>()
             })
         };
-        let scal = |v: &Option<Vec<super::config::Scalar>>| v.as_ref().map(|v| v.iter().map(|s| s.0.clone()).collect());
+        let scal = |v: &Option<Vec<super::config::Scalar>>| {
+            v.as_ref().map(|v| v.iter().map(|s| s.0.clone()).collect())
+        };
         let weekdays = list("weekdays", self.weekdays.clone(), parse_weekday);
-        let days_of_month = list("days_of_month", scal(&self.days_of_month), parse_day_of_month);
+        let days_of_month = list(
+            "days_of_month",
+            scal(&self.days_of_month),
+            parse_day_of_month,
+        );
         let months = list("months", scal(&self.months), parse_month);
         let years = list("years", scal(&self.years), parse_year);
         let mut times = None;
         if let Some(ts) = &self.times {
             let mut out = Vec::new();
             for (i, t) in ts.iter().enumerate() {
-                let (Some(s), Some(e)) = (t.start_time.as_deref().filter(|s| !s.is_empty()), t.end_time.as_deref().filter(|s| !s.is_empty())) else {
-                    errs.push((format!("times.{i}"), err("both start and end times must be provided".into())));
+                let (Some(s), Some(e)) = (
+                    t.start_time.as_deref().filter(|s| !s.is_empty()),
+                    t.end_time.as_deref().filter(|s| !s.is_empty()),
+                ) else {
+                    errs.push((
+                        format!("times.{i}"),
+                        err("both start and end times must be provided".into()),
+                    ));
                     continue;
                 };
                 match (parse_clock(s), parse_clock(e)) {
                     (Ok(s), Ok(e)) if s < e => out.push((s, e)),
-                    (Ok(_), Ok(_)) => errs.push((format!("times.{i}"), err("start time cannot be equal or greater than end time".into()))),
+                    (Ok(_), Ok(_)) => errs.push((
+                        format!("times.{i}"),
+                        err("start time cannot be equal or greater than end time".into()),
+                    )),
                     (Err(x), _) => errs.push((format!("times.{i}.start_time"), x)),
                     (_, Err(x)) => errs.push((format!("times.{i}.end_time"), x)),
                 }
@@ -280,7 +361,14 @@ impl RawTimeInterval {
         if !errs.is_empty() {
             return Err(errs);
         }
-        Ok(TimeInterval { times, weekdays, days_of_month, months, years, location })
+        Ok(TimeInterval {
+            times,
+            weekdays,
+            days_of_month,
+            months,
+            years,
+            location,
+        })
     }
 }
 
@@ -307,7 +395,9 @@ mod tests {
     }
 
     fn utc(s: &str) -> i64 {
-        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_millis()
     }
 
     #[test]
@@ -336,7 +426,10 @@ mod tests {
         assert!(last.contains(utc("2024-02-29T12:00:00Z")));
         assert!(!last.contains(utc("2024-02-28T12:00:00Z")));
         let late = spec("days_of_month: ['30:31']");
-        assert!(!late.contains(utc("2023-02-28T12:00:00Z")), "start beyond month length never matches");
+        assert!(
+            !late.contains(utc("2023-02-28T12:00:00Z")),
+            "start beyond month length never matches"
+        );
         let wide = spec("days_of_month: ['1:31']");
         assert!(wide.contains(utc("2023-02-28T12:00:00Z")));
     }
@@ -375,12 +468,21 @@ mod tests {
         assert!(t.contains(utc("2024-03-29T07:00:00Z")));
         assert!(!t.contains(utc("2024-03-29T17:00:00Z")));
         // Spring forward on Sunday 31 March 2024; Monday 1 April is UTC+2.
-        assert!(!t.contains(utc("2024-04-01T05:59:59Z")), "07:59:59 Berlin summer time");
-        assert!(t.contains(utc("2024-04-01T06:00:00Z")), "08:00 Berlin summer time");
+        assert!(
+            !t.contains(utc("2024-04-01T05:59:59Z")),
+            "07:59:59 Berlin summer time"
+        );
+        assert!(
+            t.contains(utc("2024-04-01T06:00:00Z")),
+            "08:00 Berlin summer time"
+        );
         assert!(t.contains(utc("2024-04-01T15:59:59Z")));
         assert!(!t.contains(utc("2024-04-01T16:00:00Z")));
         // Fall back on Sunday 27 October 2024; Monday 28 is UTC+1 again.
-        assert!(t.contains(utc("2024-10-25T06:00:00Z")), "Friday, still summer time");
+        assert!(
+            t.contains(utc("2024-10-25T06:00:00Z")),
+            "Friday, still summer time"
+        );
         assert!(!t.contains(utc("2024-10-28T06:30:00Z")));
         assert!(t.contains(utc("2024-10-28T07:00:00Z")));
     }

@@ -83,3 +83,57 @@ pub struct AlertingRule {
     /// Sorted by name.
     pub annotations: Vec<(String, Template)>,
 }
+
+impl RuleFile {
+    /// Rules of this file that share a name and labels (group labels merged,
+    /// label templates compared as written), each reported once. Prometheus
+    /// loads such files but the series or alerts collide; `promtool check
+    /// rules` reports them as a lint warning (cmd/promtool: `checkDuplicates`).
+    pub fn duplicate_rules(&self) -> Vec<(String, Labels)> {
+        let mut seen: Vec<(String, Labels)> = Vec::new();
+        let mut dups: Vec<(String, Labels)> = Vec::new();
+        for r in self.groups.iter().flat_map(|g| &g.rules) {
+            let key = match r {
+                Rule::Recording(r) => (r.name.clone(), r.labels.clone()),
+                Rule::Alerting(a) => (
+                    a.name.clone(),
+                    Labels::from_pairs(
+                        a.labels
+                            .iter()
+                            .map(|(k, t)| (k.clone(), t.source().to_string())),
+                    ),
+                ),
+            };
+            if seen.contains(&key) {
+                if !dups.contains(&key) {
+                    dups.push(key);
+                }
+            } else {
+                seen.push(key);
+            }
+        }
+        dups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::parse_rule_file;
+
+    #[test]
+    fn duplicate_rules_like_promtool() {
+        // promtool's rules_duplicates.yml: recorded twice in one group and
+        // once more in another, reported once, without labels.
+        let src = "groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n  - record: x\n    expr: down\n  - record: x\n    expr: up\n    labels: {l: v}\n- name: b\n  rules:\n  - record: x\n    expr: up\n  - alert: A\n    expr: up\n    labels: {s: '{{ $value }}'}\n  - alert: A\n    expr: down\n    labels: {s: '{{ $value }}'}\n";
+        let f = parse_rule_file("r.yaml", src).unwrap();
+        let d: Vec<String> = f
+            .duplicate_rules()
+            .iter()
+            .map(|(n, l)| format!("{n}{l}"))
+            .collect();
+        assert_eq!(
+            d,
+            vec!["x{}".to_string(), r#"A{s="{{ $value }}"}"#.to_string()]
+        );
+    }
+}

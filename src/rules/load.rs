@@ -3,7 +3,7 @@
 
 use super::error::{Code, Problem, RuleError};
 use super::group::RuleFile;
-use super::validate::parse_rule_file;
+use super::validate::{parse_rule_file_with, ValidateOptions};
 use std::path::Path;
 
 /// Loads every rule file the paths name. A directory contributes its
@@ -11,6 +11,14 @@ use std::path::Path;
 /// path or pattern that names no file is a problem: a typo must not look like
 /// "no rules, nothing firing".
 pub fn load_paths(paths: &[String]) -> Result<Vec<RuleFile>, RuleError> {
+    load_paths_with(paths, &ValidateOptions::default())
+}
+
+/// [`load_paths`] with validation options.
+pub fn load_paths_with(
+    paths: &[String],
+    opts: &ValidateOptions,
+) -> Result<Vec<RuleFile>, RuleError> {
     let mut problems = Vec::new();
     let mut files = Vec::new();
     for p in paths {
@@ -28,7 +36,7 @@ pub fn load_paths(paths: &[String]) -> Result<Vec<RuleFile>, RuleError> {
                 Code::Read,
                 format!("cannot read rule file: {e}"),
             )),
-            Ok(src) => match parse_rule_file(&f, &src) {
+            Ok(src) => match parse_rule_file_with(&f, &src, opts) {
                 Ok(rf) => out.push(rf),
                 Err(ps) => problems.extend(ps),
             },

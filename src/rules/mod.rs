@@ -12,6 +12,6 @@ pub mod validate;
 pub use error::{Code, Problem, RuleError};
 pub use eval::{eval_group, EvalContext, GroupOutcome, GroupState, RuleEvalError};
 pub use group::{AlertingRule, Group, RecordingRule, Rule, RuleFile, DEFAULT_INTERVAL_MS};
-pub use load::load_paths;
+pub use load::{load_paths, load_paths_with};
 pub use replay::{replay, AlertReport, ReplayOptions, ReplayReport};
-pub use validate::{parse_duration_ms, parse_rule_file};
+pub use validate::{parse_duration_ms, parse_rule_file, parse_rule_file_with, ValidateOptions};

@@ -18,7 +18,14 @@ pub struct ReplayOptions {
     pub default_interval_ms: i64,
     pub external_labels: Labels,
     pub external_url: String,
+    /// Time of the earliest input sample, when known. The replay starts at
+    /// the first step at or after it: promtool evaluates from the start of
+    /// its data too, and a `for: 1y` must not cost a year of steps.
+    pub data_start_ms: Option<i64>,
 }
+
+/// Upper bound on the steps replayed per group, whatever `for` says.
+pub const MAX_REPLAY_STEPS: i64 = 100_000;
 
 impl Default for ReplayOptions {
     fn default() -> Self {
@@ -26,6 +33,7 @@ impl Default for ReplayOptions {
             default_interval_ms: DEFAULT_INTERVAL_MS,
             external_labels: Labels::new(),
             external_url: String::new(),
+            data_start_ms: None,
         }
     }
 }
@@ -99,7 +107,12 @@ pub fn replay<D: Querier + Appender>(
     let mut schedule = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
         let interval = g.interval_or(opts.default_interval_ms).max(1);
-        let steps = (window + interval - 1) / interval;
+        let mut steps = (window + interval - 1) / interval;
+        if let Some(start) = opts.data_start_ms {
+            // The first grid point at or after the first sample.
+            steps = steps.min((at - start).div_euclid(interval).max(0));
+        }
+        let steps = steps.min(MAX_REPLAY_STEPS);
         for k in (0..=steps).rev() {
             schedule.push((at - k * interval, gi));
         }
@@ -220,6 +233,35 @@ mod tests {
 
     fn alert_rule(for_: &str) -> Vec<RuleFile> {
         files(&format!("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: cond\n    for: {for_}\n    labels: {{severity: page}}\n"))
+    }
+
+    #[test]
+    fn replay_starts_no_earlier_than_the_data() {
+        let src = "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: cond\n    for: 100y\n";
+        let ds = Fake::default().on("cond", |_| Ok(vec![(inst("a"), 1.0)]));
+        let opts = ReplayOptions {
+            data_start_ms: Some(T - 150_000),
+            ..ReplayOptions::default()
+        };
+        let r = replay(&files(src), &ds, T, &opts);
+        let times: Vec<i64> = ds.asked.borrow().iter().map(|(_, t)| T - t).collect();
+        assert_eq!(times, vec![120_000, 60_000, 0]);
+        assert_eq!(r.alerts[0].alert.state, AlertState::Pending);
+    }
+
+    #[test]
+    fn templates_see_labels_value_and_external_data() {
+        let src = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: cond\n    labels: {sev: '{{ if gt $value 5.0 }}page{{ else }}ticket{{ end }}'}\n    annotations:\n      s: '{{ $labels.instance }} {{ $value | humanize }} {{ $externalLabels.dc }} {{ $externalURL }}'\n";
+        let ds = Fake::default().on("cond", |_| Ok(vec![(inst("a"), 12345.0)]));
+        let opts = ReplayOptions {
+            external_labels: Labels::from_pairs([("dc", "eu1")]),
+            external_url: "http://x".into(),
+            ..ReplayOptions::default()
+        };
+        let r = replay(&files(src), &ds, T, &opts);
+        let a = &r.alerts[0].alert;
+        assert_eq!(a.labels.get("sev"), Some("page"));
+        assert_eq!(a.annotations["s"], "a 12.35k eu1 http://x");
     }
 
     fn run(f: &[RuleFile], ds: &Fake) -> ReplayReport {

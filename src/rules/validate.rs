@@ -9,16 +9,38 @@ use super::raw::{RawFile, RawGroup, RawRule, StrictMap};
 use crate::model::{Labels, METRIC_NAME};
 use crate::template::Template;
 use crate::yaml::{Pos, Positions};
+use promql_parser::parser::token::{T_LIMITK, T_LIMIT_RATIO};
+use promql_parser::parser::Expr;
+use promql_parser::util::{walk_expr, ExprVisitor};
 use serde::Deserialize;
 use std::collections::HashSet;
 
-/// Parses and validates one rule file. `file` names it in problems.
+/// What validation accepts beyond Prometheus's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidateOptions {
+    /// Accept experimental PromQL functions and `limitk`/`limit_ratio`
+    /// (`--enable-feature=promql-experimental-functions`).
+    pub experimental_functions: bool,
+}
+
+/// Parses and validates one rule file with Prometheus's default features.
+/// `file` names it in problems.
 pub fn parse_rule_file(file: &str, src: &str) -> Result<RuleFile, Vec<Problem>> {
+    parse_rule_file_with(file, src, &ValidateOptions::default())
+}
+
+/// [`parse_rule_file`] with options.
+pub fn parse_rule_file_with(
+    file: &str,
+    src: &str,
+    opts: &ValidateOptions,
+) -> Result<RuleFile, Vec<Problem>> {
     let raw = decode(file, src).map_err(|p| vec![p])?;
     let pos = Positions::index(src);
     let mut v = Validator {
         file,
         pos: &pos,
+        opts: *opts,
         problems: Vec::new(),
     };
     let groups = v.groups(raw.groups.unwrap_or_default());
@@ -69,9 +91,53 @@ fn yaml_problem(file: &str, e: &yaml_serde::Error) -> Problem {
     Problem::new(file, pos, code, msg)
 }
 
+/// Functions marked `Experimental: true` in prometheus/prometheus:
+/// promql/parser/functions.go (v3.5); promql-parser does not flag them all.
+const EXPERIMENTAL_FUNCTIONS: [&str; 8] = [
+    "double_exponential_smoothing",
+    "info",
+    "mad_over_time",
+    "sort_by_label",
+    "sort_by_label_desc",
+    "ts_of_last_over_time",
+    "ts_of_max_over_time",
+    "ts_of_min_over_time",
+];
+
+fn is_experimental(name: &str) -> bool {
+    EXPERIMENTAL_FUNCTIONS.contains(&name)
+}
+
+/// The first experimental feature `e` uses, worded like Prometheus's parser.
+fn experimental_use(e: &Expr) -> Option<String> {
+    struct Find(Option<String>);
+    impl ExprVisitor for Find {
+        type Error = std::convert::Infallible;
+        fn pre_visit(&mut self, e: &Expr) -> Result<bool, Self::Error> {
+            match e {
+                Expr::Call(c) if c.func.experimental || is_experimental(c.func.name) => {
+                    self.0 = Some(format!("function {:?} is not enabled", c.func.name));
+                }
+                Expr::Aggregate(a) if matches!(a.op.id(), T_LIMITK | T_LIMIT_RATIO) => {
+                    self.0 = Some(format!(
+                        "{}() is experimental and must be enabled with --enable-feature=promql-experimental-functions",
+                        a.op
+                    ));
+                }
+                _ => {}
+            }
+            Ok(self.0.is_none())
+        }
+    }
+    let mut f = Find(None);
+    let _ = walk_expr(&mut f, e);
+    f.0
+}
+
 struct Validator<'a> {
     file: &'a str,
     pos: &'a Positions,
+    opts: ValidateOptions,
     problems: Vec<Problem>,
 }
 
@@ -208,7 +274,17 @@ impl Validator<'_> {
             None
         } else {
             match crate::promql::parse(&expr_text) {
-                Ok(e) => Some(e),
+                Ok(e) => match (self.opts.experimental_functions, experimental_use(&e)) {
+                    (false, Some(what)) => {
+                        self.report(
+                            expr_at,
+                            Code::InvalidExpr,
+                            format!("{who}: could not parse expression: {what}"),
+                        );
+                        None
+                    }
+                    _ => Some(e),
+                },
                 Err(e) => {
                     self.report(
                         expr_at,
@@ -540,6 +616,27 @@ mod tests {
         ] {
             parse_rule_file("r.yaml", &rule(body)).unwrap_or_else(|e| panic!("{body}: {e:?}"));
         }
+    }
+
+    #[test]
+    fn experimental_functions_need_the_feature() {
+        let src = rule("record: a\n        expr: sort_by_label(up, 'job')");
+        let p = one(&src);
+        assert_eq!(p.code, Code::InvalidExpr);
+        assert!(
+            p.message
+                .ends_with(r#"function "sort_by_label" is not enabled"#),
+            "{}",
+            p.message
+        );
+        let on = ValidateOptions {
+            experimental_functions: true,
+        };
+        assert!(parse_rule_file_with("r.yaml", &src, &on).is_ok());
+        assert_eq!(
+            one(&rule("record: a\n        expr: limitk(1, up)")).code,
+            Code::InvalidExpr
+        );
     }
 
     #[test]

@@ -10,7 +10,11 @@ pub enum SnapshotError {
     Io { path: String, msg: String },
     /// A malformed line in an exposition file, or a JSON syntax error.
     #[error("{path}:{line}: {msg}")]
-    Syntax { path: String, line: usize, msg: String },
+    Syntax {
+        path: String,
+        line: usize,
+        msg: String,
+    },
     /// Well-formed input that cannot be loaded (wrong JSON shape, duplicate
     /// samples across the file, ...).
     #[error("{path}: {msg}")]

@@ -75,12 +75,22 @@ impl MetricType {
 }
 
 /// Sample-name suffixes that belong to a metric family (`x_bucket` to `x`).
-const FAMILY_SUFFIXES: &[&str] = &["_bucket", "_sum", "_count", "_total", "_created", "_info", "_gsum", "_gcount"];
+const FAMILY_SUFFIXES: &[&str] = &[
+    "_bucket", "_sum", "_count", "_total", "_created", "_info", "_gsum", "_gcount",
+];
 
 /// Parses a whole file. Returns the samples in file order, or the first
 /// malformed line.
 pub fn parse(src: &str, format: Format) -> Result<Vec<ParsedSample>, LineError> {
-    let mut p = Parser { format, samples: Vec::new(), types: HashMap::new(), helps: HashSet::new(), units: HashSet::new(), seen_names: HashSet::new(), current_type: MetricType::Unknown };
+    let mut p = Parser {
+        format,
+        samples: Vec::new(),
+        types: HashMap::new(),
+        helps: HashSet::new(),
+        units: HashSet::new(),
+        seen_names: HashSet::new(),
+        current_type: MetricType::Unknown,
+    };
     let mut eof_line = None;
     let mut lines: Vec<&str> = src.split('\n').collect();
     // A final newline does not start another line.
@@ -93,7 +103,10 @@ pub fn parse(src: &str, format: Format) -> Result<Vec<ParsedSample>, LineError> 
         last_line = n;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some(eof) = eof_line {
-            return Err(LineError { line: n, msg: format!("unexpected data after # EOF (line {eof})") });
+            return Err(LineError {
+                line: n,
+                msg: format!("unexpected data after # EOF (line {eof})"),
+            });
         }
         if format == Format::OpenMetrics && line == "# EOF" {
             eof_line = Some(n);
@@ -105,7 +118,10 @@ pub fn parse(src: &str, format: Format) -> Result<Vec<ParsedSample>, LineError> 
         }
     }
     if format == Format::OpenMetrics && eof_line.is_none() {
-        return Err(LineError { line: last_line.max(1), msg: "data does not end with # EOF".into() });
+        return Err(LineError {
+            line: last_line.max(1),
+            msg: "data does not end with # EOF".into(),
+        });
     }
     Ok(p.samples)
 }
@@ -151,14 +167,16 @@ impl Parser {
         let body = rest.trim_start_matches(ws);
         let keyword_end = body.find(ws);
         let keyword = keyword_end.map(|i| &body[..i]);
-        let known = matches!(keyword, Some("HELP" | "TYPE")) || (self.format == Format::OpenMetrics && keyword == Some("UNIT"));
+        let known = matches!(keyword, Some("HELP" | "TYPE"))
+            || (self.format == Format::OpenMetrics && keyword == Some("UNIT"));
         if body.len() == rest.len() || !known {
             return match self.format {
                 Format::Text => Ok(()),
                 Format::OpenMetrics if rest.trim() == "EOF" => Err("malformed # EOF line".into()),
-                Format::OpenMetrics => {
-                    Err("invalid comment: OpenMetrics allows only # HELP, # TYPE, # UNIT and # EOF".into())
-                }
+                Format::OpenMetrics => Err(
+                    "invalid comment: OpenMetrics allows only # HELP, # TYPE, # UNIT and # EOF"
+                        .into(),
+                ),
             };
         }
         let keyword = keyword.unwrap_or_default();
@@ -187,7 +205,9 @@ impl Parser {
                     return Err(format!("second TYPE line for metric name {name:?}"));
                 }
                 if let Some(s) = self.seen_names.iter().find(|s| in_family(s, &name)) {
-                    return Err(format!("TYPE line for {name:?} after samples of the family ({s:?})"));
+                    return Err(format!(
+                        "TYPE line for {name:?} after samples of the family ({s:?})"
+                    ));
                 }
                 self.types.insert(name, t);
                 self.current_type = t;
@@ -199,7 +219,10 @@ impl Parser {
             }
             _ => {
                 let unit = text.trim_end();
-                if !unit.is_empty() && !(name.len() > unit.len() && name.ends_with(unit) && name[..name.len() - unit.len()].ends_with('_')) {
+                let has_suffix = name
+                    .strip_suffix(unit)
+                    .is_some_and(|stem| stem.len() > 1 && stem.ends_with('_'));
+                if !unit.is_empty() && !has_suffix {
                     return Err(format!("unit {unit:?} not a suffix of metric {name:?}"));
                 }
                 if !self.units.insert(name.clone()) {
@@ -262,11 +285,21 @@ impl Parser {
         }
         labels.set(METRIC_NAME, name.clone());
         self.seen_names.insert(name);
-        Ok(ParsedSample { labels, t, v, line: 0 })
+        Ok(ParsedSample {
+            labels,
+            t,
+            v,
+            line: 0,
+        })
     }
 
     /// The inside of `{...}` after the `{`.
-    fn labels(&self, cur: &mut Cursor<'_>, name: &mut Option<String>, pairs: &mut Vec<(String, String)>) -> Result<(), String> {
+    fn labels(
+        &self,
+        cur: &mut Cursor<'_>,
+        name: &mut Option<String>,
+        pairs: &mut Vec<(String, String)>,
+    ) -> Result<(), String> {
         loop {
             cur.skip_ws();
             let quoted = match cur.peek() {
@@ -303,8 +336,12 @@ impl Parser {
                 if cur.peek() != Some('"') {
                     return Err(format!("expected quoted value for label {label:?}"));
                 }
-                let value = cur.quoted().map_err(|e| format!("{e} for label {label:?}"))?;
-                if pairs.iter().any(|(n, _)| *n == label) || (label == METRIC_NAME && name.is_some()) {
+                let value = cur
+                    .quoted()
+                    .map_err(|e| format!("{e} for label {label:?}"))?;
+                if pairs.iter().any(|(n, _)| *n == label)
+                    || (label == METRIC_NAME && name.is_some())
+                {
                     return Err(format!("duplicate label name {label:?}"));
                 }
                 if label == METRIC_NAME {
@@ -382,7 +419,11 @@ pub(crate) fn format_openmetrics_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let s = format_go_g(f);
     if s.contains(['e', '.']) {
@@ -400,7 +441,7 @@ fn format_go_g(f: f64) -> String {
     let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     // Go uses precision 6 for the decision when formatting the shortest form.
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())
     } else {

@@ -20,7 +20,10 @@ pub enum SnapshotFormat {
 /// `.openmetrics`), then the content (a leading `{` or `[` is JSON, a
 /// `# EOF` line is OpenMetrics), else the Prometheus text format.
 pub fn detect_format(path: &Path, content: &str) -> SnapshotFormat {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("json") => return SnapshotFormat::Json,
         Some("om" | "openmetrics") => return SnapshotFormat::OpenMetrics,
@@ -37,7 +40,11 @@ pub fn detect_format(path: &Path, content: &str) -> SnapshotFormat {
 
 /// Loads every snapshot into a new store. Samples without a timestamp are
 /// taken at their spec's time, else at `default_at`.
-pub fn load(specs: &[SnapshotSpec], default_at: Timestamp, extra_labels: &Labels) -> Result<MemStore, SnapshotError> {
+pub fn load(
+    specs: &[SnapshotSpec],
+    default_at: Timestamp,
+    extra_labels: &Labels,
+) -> Result<MemStore, SnapshotError> {
     let mut store = MemStore::new();
     load_into(&mut store, specs, default_at, extra_labels)?;
     Ok(store)
@@ -74,26 +81,40 @@ pub fn parse_file(
 ) -> Result<Vec<(Labels, Timestamp, f64)>, SnapshotError> {
     let shown = path.display().to_string();
     // (labels, t, v, line)
-    let raw: Vec<(Labels, Option<Timestamp>, f64, Option<usize>)> = match detect_format(path, content) {
-        SnapshotFormat::Json => json::parse(content)
-            .map_err(|e| match e {
-                JsonError::Syntax { line, col, msg } => {
-                    SnapshotError::Syntax { path: shown.clone(), line, msg: format!("column {col}: invalid JSON: {msg}") }
-                }
-                JsonError::Shape(msg) => SnapshotError::Invalid { path: shown.clone(), msg },
-            })?
-            .into_iter()
-            .map(|s| (s.labels, s.t, s.v, None))
-            .collect(),
-        f => {
-            let format = if f == SnapshotFormat::OpenMetrics { Format::OpenMetrics } else { Format::Text };
-            exposition::parse(content, format)
-                .map_err(|e| SnapshotError::Syntax { path: shown.clone(), line: e.line, msg: e.msg })?
+    let raw: Vec<(Labels, Option<Timestamp>, f64, Option<usize>)> =
+        match detect_format(path, content) {
+            SnapshotFormat::Json => json::parse(content)
+                .map_err(|e| match e {
+                    JsonError::Syntax { line, col, msg } => SnapshotError::Syntax {
+                        path: shown.clone(),
+                        line,
+                        msg: format!("column {col}: invalid JSON: {msg}"),
+                    },
+                    JsonError::Shape(msg) => SnapshotError::Invalid {
+                        path: shown.clone(),
+                        msg,
+                    },
+                })?
                 .into_iter()
-                .map(|s| (s.labels, s.t, s.v, Some(s.line)))
-                .collect()
-        }
-    };
+                .map(|s| (s.labels, s.t, s.v, None))
+                .collect(),
+            f => {
+                let format = if f == SnapshotFormat::OpenMetrics {
+                    Format::OpenMetrics
+                } else {
+                    Format::Text
+                };
+                exposition::parse(content, format)
+                    .map_err(|e| SnapshotError::Syntax {
+                        path: shown.clone(),
+                        line: e.line,
+                        msg: e.msg,
+                    })?
+                    .into_iter()
+                    .map(|s| (s.labels, s.t, s.v, Some(s.line)))
+                    .collect()
+            }
+        };
     let mut seen: HashMap<(Labels, Timestamp), Option<usize>> = HashMap::with_capacity(raw.len());
     let mut out = Vec::with_capacity(raw.len());
     for (mut labels, t, v, line) in raw {
@@ -105,12 +126,20 @@ pub fn parse_file(
         }
         let t = t.unwrap_or(at);
         if let Some(first) = seen.insert((labels.clone(), t), line) {
+            let when = chrono::DateTime::from_timestamp_millis(t).map_or_else(
+                || t.to_string(),
+                |d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            );
             let msg = match first {
-                Some(n) => format!("duplicate sample for {labels} at {t} (first on line {n})"),
-                None => format!("duplicate sample for {labels} at {t}"),
+                Some(n) => format!("duplicate sample for {labels} at {when} (first on line {n})"),
+                None => format!("duplicate sample for {labels} at {when}"),
             };
             return Err(match line {
-                Some(line) => SnapshotError::Syntax { path: shown, line, msg },
+                Some(line) => SnapshotError::Syntax {
+                    path: shown,
+                    line,
+                    msg,
+                },
                 None => SnapshotError::Invalid { path: shown, msg },
             });
         }
@@ -147,7 +176,10 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
 }
 
 fn io_err(path: &Path, e: &std::io::Error) -> SnapshotError {
-    SnapshotError::Io { path: path.display().to_string(), msg: e.to_string() }
+    SnapshotError::Io {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -159,19 +191,40 @@ mod tests {
         let p = Path::new;
         assert_eq!(detect_format(p("a.json"), "x"), SnapshotFormat::Json);
         assert_eq!(detect_format(p("a"), "  {\"a\": 1}"), SnapshotFormat::Json);
-        assert_eq!(detect_format(p("a.om"), "up 1\n"), SnapshotFormat::OpenMetrics);
-        assert_eq!(detect_format(p("a.openmetrics"), "up 1\n"), SnapshotFormat::OpenMetrics);
-        assert_eq!(detect_format(p("scrape"), "up 1\n# EOF\n"), SnapshotFormat::OpenMetrics);
+        assert_eq!(
+            detect_format(p("a.om"), "up 1\n"),
+            SnapshotFormat::OpenMetrics
+        );
+        assert_eq!(
+            detect_format(p("a.openmetrics"), "up 1\n"),
+            SnapshotFormat::OpenMetrics
+        );
+        assert_eq!(
+            detect_format(p("scrape"), "up 1\n# EOF\n"),
+            SnapshotFormat::OpenMetrics
+        );
         assert_eq!(detect_format(p("a.prom"), "up 1\n"), SnapshotFormat::Text);
         // A UTF-8 metric name can start a text line with `{`.
-        assert_eq!(detect_format(p("a.prom"), "{\"my.metric\"} 1\n"), SnapshotFormat::Text);
+        assert_eq!(
+            detect_format(p("a.prom"), "{\"my.metric\"} 1\n"),
+            SnapshotFormat::Text
+        );
     }
 
     #[test]
     fn untimed_samples_take_the_snapshot_time_and_extra_labels() {
         let extra = Labels::from_pairs([("tenant", "acme"), ("job", "ignored")]);
-        let got = parse_file(Path::new("a.prom"), "up{job=\"api\"} 1\nx 2 1000\n", 5000, &extra).unwrap();
-        let got: Vec<(String, i64, f64)> = got.into_iter().map(|(l, t, v)| (l.to_string(), t, v)).collect();
+        let got = parse_file(
+            Path::new("a.prom"),
+            "up{job=\"api\"} 1\nx 2 1000\n",
+            5000,
+            &extra,
+        )
+        .unwrap();
+        let got: Vec<(String, i64, f64)> = got
+            .into_iter()
+            .map(|(l, t, v)| (l.to_string(), t, v))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -184,18 +237,38 @@ mod tests {
     #[test]
     fn duplicate_sample_in_one_file_is_an_error() {
         let e = parse_file(Path::new("a.prom"), "up 1\n\nup 2\n", 0, &Labels::new()).unwrap_err();
-        assert_eq!(e.to_string(), "a.prom:3: duplicate sample for up at 0 (first on line 1)");
+        assert_eq!(
+            e.to_string(),
+            "a.prom:3: duplicate sample for up at 1970-01-01T00:00:00Z (first on line 1)"
+        );
         // Same series at different times is a history, not a duplicate.
         let om = "a_total 1 10\na_total 2 20\n# EOF\n";
-        assert_eq!(parse_file(Path::new("a.om"), om, 0, &Labels::new()).unwrap().len(), 2);
+        assert_eq!(
+            parse_file(Path::new("a.om"), om, 0, &Labels::new())
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]
     fn json_errors_name_the_file() {
-        let e = parse_file(Path::new("k.json"), "{\"a\": 1,\n \"b\": }", 0, &Labels::new()).unwrap_err();
-        assert_eq!(e.to_string(), "k.json:2: column 7: invalid JSON: expected value");
+        let e = parse_file(
+            Path::new("k.json"),
+            "{\"a\": 1,\n \"b\": }",
+            0,
+            &Labels::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "k.json:2: column 7: invalid JSON: expected value"
+        );
         let e = parse_file(Path::new("k.json"), "[1]", 0, &Labels::new()).unwrap_err();
-        assert!(e.to_string().starts_with("k.json: expected a JSON object"), "{e}");
+        assert!(
+            e.to_string().starts_with("k.json: expected a JSON object"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -206,12 +279,20 @@ mod tests {
         std::fs::write(dir.path().join(".a.prom.swp"), "garbage{").unwrap();
         let spec = SnapshotSpec::new(dir.path());
         let store = load(&[spec], 1000, &Labels::new()).unwrap();
-        let x = store.series().iter().find(|s| s.labels.metric_name() == Some("x")).unwrap();
+        let x = store
+            .series()
+            .iter()
+            .find(|s| s.labels.metric_name() == Some("x"))
+            .unwrap();
         assert_eq!(x.samples, vec![crate::model::Sample { t: 1000, v: 2.0 }]);
 
         let empty = tempfile::tempdir().unwrap();
         let e = load(&[SnapshotSpec::new(empty.path())], 0, &Labels::new()).unwrap_err();
-        assert!(e.to_string().ends_with(": directory holds no snapshot files"), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with(": directory holds no snapshot files"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -227,13 +308,25 @@ mod tests {
         ];
         let store = load(&specs, 0, &Labels::new()).unwrap();
         assert_eq!(store.len(), 1);
-        let ts: Vec<(i64, f64)> = store.series()[0].samples.iter().map(|s| (s.t, s.v)).collect();
-        assert_eq!(ts, vec![(1_700_000_000_000, 10.0), (1_700_000_060_000, 70.0)]);
+        let ts: Vec<(i64, f64)> = store.series()[0]
+            .samples
+            .iter()
+            .map(|s| (s.t, s.v))
+            .collect();
+        assert_eq!(
+            ts,
+            vec![(1_700_000_000_000, 10.0), (1_700_000_060_000, 70.0)]
+        );
     }
 
     #[test]
     fn missing_file() {
-        let e = load(&[SnapshotSpec::new("/nonexistent/x.prom")], 0, &Labels::new()).unwrap_err();
+        let e = load(
+            &[SnapshotSpec::new("/nonexistent/x.prom")],
+            0,
+            &Labels::new(),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("/nonexistent/x.prom: "), "{e}");
     }
 }

@@ -18,7 +18,10 @@ pub struct SnapshotSpec {
 impl SnapshotSpec {
     /// A spec without a time of its own.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        SnapshotSpec { path: path.into(), at: None }
+        SnapshotSpec {
+            path: path.into(),
+            at: None,
+        }
     }
 
     /// Parses `PATH` or `PATH@TIME` (RFC 3339 or Unix seconds). The split is
@@ -27,14 +30,22 @@ impl SnapshotSpec {
     /// rather than part of the path, because a typo in a time should not turn
     /// into "file not found".
     pub fn parse(arg: &str) -> Result<Self, SnapshotError> {
-        let err = |msg: String| SnapshotError::Spec { arg: arg.to_string(), msg };
+        let err = |msg: String| SnapshotError::Spec {
+            arg: arg.to_string(),
+            msg,
+        };
         match arg.rsplit_once('@') {
-            Some((path, time)) if !time.contains('/') && !time.contains(std::path::MAIN_SEPARATOR) => {
+            Some((path, time))
+                if !time.contains('/') && !time.contains(std::path::MAIN_SEPARATOR) =>
+            {
                 if path.is_empty() {
                     return Err(err("empty path".into()));
                 }
                 let at = parse_time(time).map_err(|e| err(e.to_string()))?;
-                Ok(SnapshotSpec { path: PathBuf::from(path), at: Some(at) })
+                Ok(SnapshotSpec {
+                    path: PathBuf::from(path),
+                    at: Some(at),
+                })
             }
             _ if arg.is_empty() => Err(err("empty path".into())),
             _ => Ok(SnapshotSpec::new(arg)),
@@ -52,8 +63,13 @@ impl FromStr for SnapshotSpec {
 /// Parses one `--label name=value`. The name must be a valid Prometheus label
 /// name and not `__name__` (the metric name comes from the data).
 pub fn parse_label_arg(arg: &str) -> Result<(String, String), SnapshotError> {
-    let err = |msg: &str| SnapshotError::Label { arg: arg.to_string(), msg: msg.to_string() };
-    let (name, value) = arg.split_once('=').ok_or_else(|| err("expected name=value"))?;
+    let err = |msg: &str| SnapshotError::Label {
+        arg: arg.to_string(),
+        msg: msg.to_string(),
+    };
+    let (name, value) = arg
+        .split_once('=')
+        .ok_or_else(|| err("expected name=value"))?;
     if !is_label_name(name) {
         return Err(err("invalid label name"));
     }
@@ -93,14 +109,26 @@ mod tests {
 
     #[test]
     fn spec_with_and_without_time() {
-        assert_eq!(SnapshotSpec::parse("a.prom").unwrap(), SnapshotSpec::new("a.prom"));
+        assert_eq!(
+            SnapshotSpec::parse("a.prom").unwrap(),
+            SnapshotSpec::new("a.prom")
+        );
         assert_eq!(
             SnapshotSpec::parse("a.prom@2024-01-01T00:00:00Z").unwrap(),
-            SnapshotSpec { path: "a.prom".into(), at: Some(1_704_067_200_000) }
+            SnapshotSpec {
+                path: "a.prom".into(),
+                at: Some(1_704_067_200_000)
+            }
         );
-        assert_eq!(SnapshotSpec::parse("dir/a.json@1700000000.5").unwrap().at, Some(1_700_000_000_500));
+        assert_eq!(
+            SnapshotSpec::parse("dir/a.json@1700000000.5").unwrap().at,
+            Some(1_700_000_000_500)
+        );
         // An `@` in a directory name is part of the path.
-        assert_eq!(SnapshotSpec::parse("snaps@v2/a.prom").unwrap(), SnapshotSpec::new("snaps@v2/a.prom"));
+        assert_eq!(
+            SnapshotSpec::parse("snaps@v2/a.prom").unwrap(),
+            SnapshotSpec::new("snaps@v2/a.prom")
+        );
         let e = SnapshotSpec::parse("a.prom@yesterday").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -113,7 +141,10 @@ mod tests {
     fn label_args() {
         let l = parse_label_args(&["tenant=acme", "env=prod", "tenant=beta"]).unwrap();
         assert_eq!(l.to_string(), r#"{env="prod", tenant="beta"}"#);
-        assert_eq!(parse_label_arg("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert_eq!(
+            parse_label_arg("a=b=c").unwrap(),
+            ("a".into(), "b=c".into())
+        );
         assert!(parse_label_arg("novalue").is_err());
         assert!(parse_label_arg("1x=a").is_err());
         assert!(parse_label_arg("__name__=a").is_err());

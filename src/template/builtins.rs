@@ -11,7 +11,11 @@ const ERR_BAD_COMPARISON_TYPE: &str = "invalid type for comparison";
 
 /// Go 1.24's message names both types.
 fn bad_comparison(a: &Value, b: &Value) -> String {
-    format!("incompatible types for comparison: {} and {}", a.type_name(), b.type_name())
+    format!(
+        "incompatible types for comparison: {} and {}",
+        a.type_name(),
+        b.type_name()
+    )
 }
 /// The comparable "basic kinds" of Go's funcs.go.
 #[derive(PartialEq)]
@@ -57,7 +61,13 @@ pub fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, String> {
                 (Value::Sample(a), Value::Sample(b)) => Rc::ptr_eq(a, b),
                 (Value::Time(a), Value::Time(b)) => a == b,
                 _ if arg1.type_name() != arg.type_name() => return Err(bad_comparison(arg1, arg)),
-                _ => return Err(format!("non-comparable type {}: {}", arg.sprint(), arg.type_name())),
+                _ => {
+                    return Err(format!(
+                        "non-comparable type {}: {}",
+                        arg.sprint(),
+                        arg.type_name()
+                    ))
+                }
             },
         };
         if truth {
@@ -81,7 +91,9 @@ pub fn lt(a: &Value, b: &Value) -> Result<bool, String> {
                 _ => return Err(ERR_BAD_COMPARISON_TYPE.into()),
             })
         }
-        (None, _) | (_, None) if basic(a).is_some() != basic(b).is_some() => Err(bad_comparison(a, b)),
+        (None, _) | (_, None) if basic(a).is_some() != basic(b).is_some() => {
+            Err(bad_comparison(a, b))
+        }
         _ => Err(ERR_BAD_COMPARISON_TYPE.into()),
     }
 }
@@ -107,7 +119,12 @@ fn index_arg(idx: &Value, cap: usize) -> Result<usize, String> {
     let x = match idx {
         Value::Int(i) => *i,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ))
+        }
     };
     if x < 0 || x as u64 > cap as u64 {
         return Err(format!("index out of range: {x}"));
@@ -125,12 +142,19 @@ pub fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         item = match &item {
             Value::Str(s) | Value::Html(s) => {
                 let i = index_arg(idx, s.len())?;
-                let b = s.as_bytes().get(i).ok_or_else(|| format!("index out of range: {i}"))?;
+                let b = s
+                    .as_bytes()
+                    .get(i)
+                    .ok_or_else(|| format!("index out of range: {i}"))?;
                 Value::Int(*b as i64)
             }
             Value::Samples(v) => {
                 let i = index_arg(idx, v.len())?;
-                Value::Sample(v.get(i).ok_or_else(|| format!("index out of range: {i}"))?.clone())
+                Value::Sample(
+                    v.get(i)
+                        .ok_or_else(|| format!("index out of range: {i}"))?
+                        .clone(),
+                )
             }
             Value::StrMap(m) => {
                 let k = map_key(idx)?;
@@ -149,7 +173,10 @@ pub fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 fn map_key(idx: &Value) -> Result<&str, String> {
     match idx {
         Value::Str(s) => Ok(s),
-        other => Err(format!("value has type {}; should be string", other.type_name())),
+        other => Err(format!(
+            "value has type {}; should be string",
+            other.type_name()
+        )),
     }
 }
 
@@ -266,7 +293,9 @@ pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }
@@ -314,6 +343,15 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         if let Some(&(_, '.')) = chars.peek() {
             chars.next();
             spec.prec = Some(num(&mut chars).unwrap_or(0));
+        }
+        // Go refuses sizes above 1e6 rather than allocate them.
+        if spec.width.is_some_and(|w| w > 1_000_000) {
+            out.push_str("%!(BADWIDTH)");
+            spec.width = None;
+        }
+        if spec.prec.is_some_and(|p| p > 1_000_000) {
+            out.push_str("%!(BADPREC)");
+            spec.prec = None;
         }
         let Some((_, verb)) = chars.next() else {
             out.push_str("%!(NOVERB)");
@@ -364,7 +402,10 @@ fn format_one(spec: &Spec, verb: char, arg: &Value) -> String {
             'v' | 'd' => spec.int(*i, 'd'),
             'x' | 'X' | 'o' | 'b' => spec.int(*i, verb),
             'c' => spec.pad(&char::from_u32(*i as u32).unwrap_or('\u{FFFD}').to_string()),
-            'q' => spec.pad(&format!("'{}'", char::from_u32(*i as u32).unwrap_or('\u{FFFD}'))),
+            'q' => spec.pad(&format!(
+                "'{}'",
+                char::from_u32(*i as u32).unwrap_or('\u{FFFD}')
+            )),
             'U' => spec.pad(&format!("U+{:04X}", i)),
             _ => bad_verb(verb, arg),
         },
@@ -384,7 +425,13 @@ fn format_one(spec: &Spec, verb: char, arg: &Value) -> String {
             'x' | 'X' => {
                 let hex: Vec<String> = s
                     .bytes()
-                    .map(|b| if verb == 'x' { format!("{b:02x}") } else { format!("{b:02X}") })
+                    .map(|b| {
+                        if verb == 'x' {
+                            format!("{b:02x}")
+                        } else {
+                            format!("{b:02X}")
+                        }
+                    })
                     .collect();
                 spec.pad(&hex.join(if spec.space { " " } else { "" }))
             }
@@ -422,7 +469,10 @@ mod tests {
         );
         assert_eq!(eq(&s("a"), &[s("b"), s("a")]), Ok(true));
         assert_eq!(lt(&Value::Float(1.0), &Value::Float(2.0)), Ok(true));
-        assert_eq!(lt(&Value::Bool(true), &Value::Bool(false)), Err(ERR_BAD_COMPARISON_TYPE.into()));
+        assert_eq!(
+            lt(&Value::Bool(true), &Value::Bool(false)),
+            Err(ERR_BAD_COMPARISON_TYPE.into())
+        );
         // gt is !le, so NaN compares "greater" than anything, as in Go.
         assert_eq!(le(&Value::Float(f64::NAN), &Value::Float(1.0)), Ok(false));
     }
@@ -430,24 +480,54 @@ mod tests {
     #[test]
     fn printf_verbs() {
         let v = Value::Float(0.035);
-        assert_eq!(sprintf("%.2f|%g|%e|%v", &[v.clone(), v.clone(), v.clone(), v.clone()]), "0.04|0.035|3.500000e-02|0.035");
-        assert_eq!(sprintf("%d", &[v.clone()]), "%!d(float64=0.035)");
+        assert_eq!(
+            sprintf(
+                "%.2f|%g|%e|%v",
+                &[v.clone(), v.clone(), v.clone(), v.clone()]
+            ),
+            "0.04|0.035|3.500000e-02|0.035"
+        );
+        assert_eq!(
+            sprintf("%d", std::slice::from_ref(&v)),
+            "%!d(float64=0.035)"
+        );
         assert_eq!(sprintf("%s %d", &[s("a")]), "a %!d(MISSING)");
         assert_eq!(sprintf("%s", &[s("a"), Value::Int(1)]), "a%!(EXTRA int=1)");
-        assert_eq!(sprintf("%5.1f%%|%-4s|%q|%x|%05d", &[Value::Float(12.34), s("ab"), s("q\""), Value::Int(255), Value::Int(42)]), " 12.3%|ab  |\"q\\\"\"|ff|00042");
+        assert_eq!(
+            sprintf(
+                "%5.1f%%|%-4s|%q|%x|%05d",
+                &[
+                    Value::Float(12.34),
+                    s("ab"),
+                    s("q\""),
+                    Value::Int(255),
+                    Value::Int(42)
+                ]
+            ),
+            " 12.3%|ab  |\"q\\\"\"|ff|00042"
+        );
         assert_eq!(sprintf("%T %T", &[v, s("x")]), "float64 string");
     }
 
     #[test]
     fn print_spacing() {
-        assert_eq!(sprint(&[Value::Int(1), Value::Int(2), s("a"), Value::Int(3)]), "1 2a3");
+        assert_eq!(
+            sprint(&[Value::Int(1), Value::Int(2), s("a"), Value::Int(3)]),
+            "1 2a3"
+        );
         assert_eq!(sprintln(&[s("a"), s("b")]), "a b\n");
     }
 
     #[test]
     fn escapers() {
-        assert_eq!(html(&[s("<a href='x'>&\"")]), "&lt;a href=&#39;x&#39;&gt;&amp;&#34;");
-        assert_eq!(js(&[s("a'b\"c<>=&\\\n")]), "a\\'b\\\"c\\u003C\\u003E\\u003D\\u0026\\\\\\u000A");
+        assert_eq!(
+            html(&[s("<a href='x'>&\"")]),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&#34;"
+        );
+        assert_eq!(
+            js(&[s("a'b\"c<>=&\\\n")]),
+            "a\\'b\\\"c\\u003C\\u003E\\u003D\\u0026\\\\\\u000A"
+        );
         assert_eq!(urlquery(&[s("a b&c=d/é")]), "a+b%26c%3Dd%2F%C3%A9");
     }
 
@@ -458,6 +538,9 @@ mod tests {
         assert_eq!(index(&m, &[s("zz")]), Ok(s("")));
         assert_eq!(len(&m), Ok(Value::Int(1)));
         assert_eq!(len(&Value::Float(1.0)), Err("len of type float64".into()));
-        assert_eq!(slice(&s("hello"), &[Value::Int(1), Value::Int(3)]), Ok(s("el")));
+        assert_eq!(
+            slice(&s("hello"), &[Value::Int(1), Value::Int(3)]),
+            Ok(s("el"))
+        );
     }
 }

@@ -35,13 +35,23 @@ pub struct State<'a> {
 }
 
 /// Renders `nodes` on `data`.
-pub fn execute(nodes: &[Node], data: Rc<Data>, env_querier: Option<&dyn super::TemplateQuerier>) -> Result<String> {
+pub fn execute(
+    nodes: &[Node],
+    data: Rc<Data>,
+    env_querier: Option<&dyn super::TemplateQuerier>,
+) -> Result<String> {
     let root = Value::Data(data.clone());
     let vars = vec![
         ("$".to_string(), root.clone()),
         ("$labels".to_string(), Value::StrMap(data.labels.clone())),
-        ("$externalLabels".to_string(), Value::StrMap(data.external_labels.clone())),
-        ("$externalURL".to_string(), Value::Str(data.external_url.clone())),
+        (
+            "$externalLabels".to_string(),
+            Value::StrMap(data.external_labels.clone()),
+        ),
+        (
+            "$externalURL".to_string(),
+            Value::Str(data.external_url.clone()),
+        ),
         ("$value".to_string(), Value::Float(data.value)),
     ];
     let mut s = State {
@@ -123,7 +133,10 @@ impl State<'_> {
                 .iter()
                 .map(|(k, v)| (Value::Str(k.clone()), Value::Str(v.clone())))
                 .collect(),
-            Value::AnyMap(m) => m.iter().map(|(k, v)| (Value::Str(k.clone()), v.clone())).collect(),
+            Value::AnyMap(m) => m
+                .iter()
+                .map(|(k, v)| (Value::Str(k.clone()), v.clone()))
+                .collect(),
             Value::Int(n) => {
                 if c.pipe.decl.len() > 1 {
                     return err_at(
@@ -132,7 +145,7 @@ impl State<'_> {
                         format!("can't use {n} to iterate over more than one variable"),
                     );
                 }
-                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+                return self.range_int(c, dot, *n);
             }
             Value::Nil => Vec::new(),
             other => {
@@ -153,7 +166,11 @@ impl State<'_> {
             let decl = &c.pipe.decl;
             if !decl.is_empty() {
                 if c.pipe.is_assign {
-                    let (first, second) = if decl.len() > 1 { (key.clone(), Some(elem.clone())) } else { (elem.clone(), None) };
+                    let (first, second) = if decl.len() > 1 {
+                        (key.clone(), Some(elem.clone()))
+                    } else {
+                        (elem.clone(), None)
+                    };
                     self.set_var(&decl[0], first, c.pipe.pos)?;
                     if let Some(e) = second {
                         self.set_var(&decl[1], e, c.pipe.pos)?;
@@ -164,6 +181,34 @@ impl State<'_> {
                     if decl.len() > 1 {
                         self.vars[n - 2].1 = key.clone();
                     }
+                }
+            }
+            let mark = self.vars.len();
+            let flow = self.walk(&c.list, &elem)?;
+            self.vars.truncate(mark);
+            if let Flow::Break = flow {
+                break;
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// `range N` (Go 1.22+), iterated without building the list.
+    fn range_int(&mut self, c: &Control, dot: &Value, n: i64) -> Result<Flow> {
+        if n <= 0 {
+            return match &c.else_list {
+                Some(e) => self.walk(e, dot),
+                None => Ok(Flow::Normal),
+            };
+        }
+        for i in 0..n {
+            let elem = Value::Int(i);
+            if !c.pipe.decl.is_empty() {
+                if c.pipe.is_assign {
+                    self.set_var(&c.pipe.decl[0], elem.clone(), c.pipe.pos)?;
+                } else {
+                    let top = self.vars.len() - 1;
+                    self.vars[top].1 = elem.clone();
                 }
             }
             let mark = self.vars.len();
@@ -212,7 +257,11 @@ impl State<'_> {
     fn not_a_function(&self, cmd: &Command, final_: &Option<Value>) -> Result<()> {
         if cmd.args.len() > 1 || final_.is_some() {
             let first = &cmd.args[0];
-            return err_at(first.pos, first, format!("can't give argument to non-function {first}"));
+            return err_at(
+                first.pos,
+                first,
+                format!("can't give argument to non-function {first}"),
+            );
         }
         Ok(())
     }
@@ -221,7 +270,9 @@ impl State<'_> {
         let first = &cmd.args[0];
         let rest = &cmd.args[1..];
         match &first.kind {
-            ArgKind::Field(fields) => self.eval_field_chain(dot, dot.clone(), first, fields, rest, final_),
+            ArgKind::Field(fields) => {
+                self.eval_field_chain(dot, dot.clone(), first, fields, rest, final_)
+            }
             ArgKind::Chain(inner, fields) => {
                 let recv = self.eval_arg(dot, inner, Param::Any)?;
                 self.eval_field_chain(dot, recv, first, fields, rest, final_)
@@ -253,7 +304,11 @@ impl State<'_> {
             ArgKind::Nil => {
                 return match param {
                     Param::Any | Param::Sample | Param::Samples => Ok(Value::Nil),
-                    p => err_at(arg.pos, arg, format!("cannot assign nil to {}", p.go_name())),
+                    p => err_at(
+                        arg.pos,
+                        arg,
+                        format!("cannot assign nil to {}", p.go_name()),
+                    ),
                 }
             }
             // Literals are converted to the parameter type as Go's evalArg does.
@@ -263,11 +318,19 @@ impl State<'_> {
                     (Param::Any, ArgKind::Number(_, Const::Int(i))) => Ok(Value::Int(*i)),
                     (Param::Any, ArgKind::Number(_, Const::Float(f))) => Ok(Value::Float(*f)),
                     (Param::Any | Param::Str, ArgKind::Str(_, s)) => Ok(Value::Str(s.clone())),
-                    (Param::Str, _) => err_at(arg.pos, arg, format!("expected string; found {arg}")),
-                    (p, _) => err_at(arg.pos, arg, format!("can't handle {arg} for arg of type {}", p.go_name())),
+                    (Param::Str, _) => {
+                        err_at(arg.pos, arg, format!("expected string; found {arg}"))
+                    }
+                    (p, _) => err_at(
+                        arg.pos,
+                        arg,
+                        format!("can't handle {arg} for arg of type {}", p.go_name()),
+                    ),
                 };
             }
-            ArgKind::Field(fields) => self.eval_field_chain(dot, dot.clone(), arg, fields, &[], None)?,
+            ArgKind::Field(fields) => {
+                self.eval_field_chain(dot, dot.clone(), arg, fields, &[], None)?
+            }
             ArgKind::Variable(name, fields) => {
                 let v = self.var(name, arg.pos)?;
                 if fields.is_empty() {
@@ -331,13 +394,18 @@ impl State<'_> {
                     return err_at(
                         node.pos,
                         node,
-                        format!("wrong number of args for {name}: want {want} got {}", vals.len()),
+                        format!(
+                            "wrong number of args for {name}: want {want} got {}",
+                            vals.len()
+                        ),
                     );
                 }
                 match name {
                     "Unix" => Ok(Value::Int(t.secs)),
                     "UnixMilli" => Ok(Value::Int(t.secs * 1000 + (t.nanos / 1_000_000) as i64)),
-                    "UnixNano" => Ok(Value::Int(t.secs.wrapping_mul(1_000_000_000) + t.nanos as i64)),
+                    "UnixNano" => Ok(Value::Int(
+                        t.secs.wrapping_mul(1_000_000_000) + t.nanos as i64,
+                    )),
                     "UTC" => Ok(recv.clone()),
                     "String" => Ok(Value::Str(t.go_string())),
                     "Format" => match &vals[0] {
@@ -345,13 +413,18 @@ impl State<'_> {
                         other => err_at(
                             node.pos,
                             node,
-                            format!("wrong type for value; expected string; got {}", other.type_name()),
+                            format!(
+                                "wrong type for value; expected string; got {}",
+                                other.type_name()
+                            ),
                         ),
                     },
                     _ => err_at(
                         node.pos,
                         node,
-                        format!("can't evaluate field {name} in type *time.Time (method not supported)"),
+                        format!(
+                            "can't evaluate field {name} in type *time.Time (method not supported)"
+                        ),
                     ),
                 }
             }
@@ -378,7 +451,11 @@ impl State<'_> {
                 match name {
                     "Labels" => Ok(Value::StrMap(Rc::new(s.labels.clone()))),
                     "Value" => Ok(Value::Float(s.value)),
-                    _ => err_at(node.pos, node, format!("can't evaluate field {name} in type template.sample")),
+                    _ => err_at(
+                        node.pos,
+                        node,
+                        format!("can't evaluate field {name} in type template.sample"),
+                    ),
                 }
             }
             Value::StrMap(m) => {
@@ -421,11 +498,18 @@ impl State<'_> {
                 return err_at(
                     pos,
                     name,
-                    format!("wrong number of args for {name}: want at least {fixed} got {}", args.len()),
+                    format!(
+                        "wrong number of args for {name}: want at least {fixed} got {}",
+                        args.len()
+                    ),
                 );
             }
         } else if num_in != fixed {
-            return err_at(pos, name, format!("wrong number of args for {name}: want {fixed} got {num_in}"));
+            return err_at(
+                pos,
+                name,
+                format!("wrong number of args for {name}: want {fixed} got {num_in}"),
+            );
         }
         let param_at = |i: usize| {
             if i < fixed {
@@ -457,7 +541,8 @@ impl State<'_> {
             data: self.env.data,
             querier: self.env.querier,
         };
-        funcs::call(name, &vals, &env).or_else(|e| err_at(cmd.pos, cmd, format!("error calling {name}: {e}")))
+        funcs::call(name, &vals, &env)
+            .or_else(|e| err_at(cmd.pos, cmd, format!("error calling {name}: {e}")))
     }
 }
 
@@ -471,7 +556,11 @@ fn check_type(v: Value, param: Param, pos: Pos, context: &str) -> Result<Value> 
         // nil converts to a nil pointer or slice.
         (Param::Sample | Param::Samples, Value::Nil) => true,
         (Param::Str, Value::Nil) => {
-            return err_at(pos, context, format!("invalid value; expected {}", param.go_name()));
+            return err_at(
+                pos,
+                context,
+                format!("invalid value; expected {}", param.go_name()),
+            );
         }
         _ => false,
     };
@@ -481,7 +570,11 @@ fn check_type(v: Value, param: Param, pos: Pos, context: &str) -> Result<Value> 
         err_at(
             pos,
             context,
-            format!("wrong type for value; expected {}; got {}", param.go_name(), v.type_name()),
+            format!(
+                "wrong type for value; expected {}; got {}",
+                param.go_name(),
+                v.type_name()
+            ),
         )
     }
 }

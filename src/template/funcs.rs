@@ -135,7 +135,13 @@ fn samples_arg(v: &Value) -> Vec<Rc<super::value::Sample>> {
 fn regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(pattern).map_err(|e| {
         let detail = e.to_string();
-        let last = detail.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
+        let last = detail
+            .lines()
+            .last()
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches("error: ")
+            .to_string();
         format!("error parsing regexp: {last}: `{pattern}`")
     })
 }
@@ -170,13 +176,19 @@ pub fn call(name: &str, args: &[Value], env: &Env) -> Result<Value, String> {
         "gt" => Value::Bool(!builtins::le(a(0), a(1))?),
         "ge" => Value::Bool(!builtins::lt(a(0), a(1))?),
         "query" => {
-            let q = env.querier.ok_or("no querier available to run the query function")?;
+            let q = env
+                .querier
+                .ok_or("no querier available to run the query function")?;
             let res = q.query(s(0))?;
             let samples = res
                 .into_iter()
                 .map(|r| {
                     Rc::new(super::value::Sample {
-                        labels: r.labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect(),
+                        labels: r
+                            .labels
+                            .iter()
+                            .map(|l| (l.name.clone(), l.value.clone()))
+                            .collect(),
                         value: r.value,
                     })
                 })
@@ -187,12 +199,27 @@ pub fn call(name: &str, args: &[Value], env: &Env) -> Result<Value, String> {
             Some(s) => Value::Sample(s.clone()),
             None => return Err("first() called on vector with no elements".into()),
         },
-        "label" => Value::Str(sample_arg(a(1))?.labels.get(s(0)).cloned().unwrap_or_default()),
+        "label" => Value::Str(
+            sample_arg(a(1))?
+                .labels
+                .get(s(0))
+                .cloned()
+                .unwrap_or_default(),
+        ),
         "value" => Value::Float(sample_arg(a(0))?.value),
-        "strvalue" => Value::Str(sample_arg(a(0))?.labels.get("__value__").cloned().unwrap_or_default()),
+        "strvalue" => Value::Str(
+            sample_arg(a(0))?
+                .labels
+                .get("__value__")
+                .cloned()
+                .unwrap_or_default(),
+        ),
         "args" => {
-            let m: BTreeMap<String, Value> =
-                args.iter().enumerate().map(|(i, v)| (format!("arg{i}"), v.clone())).collect();
+            let m: BTreeMap<String, Value> = args
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("arg{i}"), v.clone()))
+                .collect();
             Value::AnyMap(Rc::new(m))
         }
         "reReplaceAll" => {
@@ -210,7 +237,8 @@ pub fn call(name: &str, args: &[Value], env: &Env) -> Result<Value, String> {
             let mut v = samples_arg(a(1));
             let label = s(0);
             v.sort_by(|x, y| {
-                let get = |s: &super::value::Sample| s.labels.get(label).cloned().unwrap_or_default();
+                let get =
+                    |s: &super::value::Sample| s.labels.get(label).cloned().unwrap_or_default();
                 get(x).cmp(&get(y))
             });
             Value::Samples(Rc::new(v))

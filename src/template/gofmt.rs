@@ -26,7 +26,10 @@ impl Decimal {
             (frac | (1u64 << 52), exp_bits - 1075)
         };
         if mant == 0 {
-            return Decimal { digits: Vec::new(), dp: 0 };
+            return Decimal {
+                digits: Vec::new(),
+                dp: 0,
+            };
         }
         // Base 1e9 little-endian limbs.
         let mut limbs: Vec<u64> = vec![mant % 1_000_000_000, mant / 1_000_000_000 % 1_000_000_000];
@@ -80,7 +83,10 @@ impl Decimal {
     /// The shortest digits that round-trip (what Go's precision -1 prints).
     fn shortest(v: f64) -> Decimal {
         if v == 0.0 {
-            return Decimal { digits: Vec::new(), dp: 0 };
+            return Decimal {
+                digits: Vec::new(),
+                dp: 0,
+            };
         }
         // Rust's `{:e}` prints the shortest round-tripping digits, as Go does.
         let s = format!("{:e}", v.abs());
@@ -90,7 +96,10 @@ impl Decimal {
         while digits.last() == Some(&b'0') {
             digits.pop();
         }
-        Decimal { digits, dp: exp + 1 }
+        Decimal {
+            digits,
+            dp: exp + 1,
+        }
     }
 
     /// Keeps `nd` significant digits, rounding half to even on exact ties.
@@ -173,7 +182,11 @@ fn fmt_f(d: &Decimal, prec: i32, out: &mut String) {
         out.push('.');
         for i in 1..=prec {
             let j = d.dp + i - 1;
-            let c = if j >= 0 { d.digits.get(j as usize).copied() } else { None };
+            let c = if j >= 0 {
+                d.digits.get(j as usize).copied()
+            } else {
+                None
+            };
             out.push(c.map(|b| b as char).unwrap_or('0'));
         }
     }
@@ -186,7 +199,11 @@ pub fn format_float(v: f64, verb: char, prec: i32) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let mut out = String::new();
     if v.is_sign_negative() {
@@ -279,7 +296,10 @@ pub fn is_print(c: char) -> bool {
     if c == ' ' {
         return true;
     }
-    !(c.is_control() || c.is_whitespace() || ('\u{fff9}'..='\u{fffb}').contains(&c) || c == '\u{ad}')
+    !(c.is_control()
+        || c.is_whitespace()
+        || ('\u{fff9}'..='\u{fffb}').contains(&c)
+        || c == '\u{ad}')
 }
 
 /// Flags and sizes of one printf verb.
@@ -472,10 +492,22 @@ mod tests {
             prec,
             ..Default::default()
         };
-        assert_eq!(s(false, false, false, Some(8), Some(2)).float(0.035, 'f'), "    0.04");
-        assert_eq!(s(true, false, false, Some(8), Some(1)).float(0.035, 'f'), "0.0     ");
-        assert_eq!(s(false, true, false, None, Some(1)).float(0.035, 'f'), "+0.0");
-        assert_eq!(s(false, false, true, Some(5), Some(1)).float(-1.5, 'f'), "-01.5");
+        assert_eq!(
+            s(false, false, false, Some(8), Some(2)).float(0.035, 'f'),
+            "    0.04"
+        );
+        assert_eq!(
+            s(true, false, false, Some(8), Some(1)).float(0.035, 'f'),
+            "0.0     "
+        );
+        assert_eq!(
+            s(false, true, false, None, Some(1)).float(0.035, 'f'),
+            "+0.0"
+        );
+        assert_eq!(
+            s(false, false, true, Some(5), Some(1)).float(-1.5, 'f'),
+            "-01.5"
+        );
         assert_eq!(s(false, false, true, Some(5), None).int(-42, 'd'), "-0042");
         assert_eq!(s(false, false, false, None, None).int(255, 'x'), "ff");
     }

@@ -128,7 +128,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn err<T>(&self, pos: usize, msg: impl Into<String>) -> Result<T, LexError> {
-        Err(LexError { pos, msg: msg.into() })
+        Err(LexError {
+            pos,
+            msg: msg.into(),
+        })
     }
 
     fn emit(&mut self, tok: Tok, pos: usize) {
@@ -303,8 +306,15 @@ impl<'a> Lexer<'a> {
                     };
                     self.emit(tok, start);
                 }
+                // Go lexes other printable ASCII as a token the parser then rejects.
+                c if c.is_ascii_graphic() => {
+                    return self.err(start, format!("unexpected {:?} in command", c.to_string()));
+                }
                 c => {
-                    return self.err(start, format!("unrecognized character in action: {}", go_rune(c)));
+                    return self.err(
+                        start,
+                        format!("unrecognized character in action: {}", go_rune(c)),
+                    );
                 }
             }
         }
@@ -410,9 +420,12 @@ impl<'a> Lexer<'a> {
             i += 1;
         }
         let next = self.src[i..].chars().next();
-        if i == start + 1 && matches!(bytes[start], b'+' | b'-') || next.is_some_and(is_alnum) {
+        if next.is_some_and(is_alnum) {
             let end = i + next.map(char::len_utf8).unwrap_or(0);
-            return self.err(start, format!("bad number syntax: {:?}", &self.src[start..end]));
+            return self.err(
+                start,
+                format!("bad number syntax: {:?}", &self.src[start..end]),
+            );
         }
         self.pos = i;
         self.emit(Tok::Number(self.src[start..i].to_string()), start);
@@ -464,7 +477,12 @@ mod tests {
     fn negative_number_is_not_a_trim_marker() {
         assert_eq!(
             toks("{{-3}}"),
-            vec![Tok::LeftDelim, Tok::Number("-3".into()), Tok::RightDelim, Tok::Eof]
+            vec![
+                Tok::LeftDelim,
+                Tok::Number("-3".into()),
+                Tok::RightDelim,
+                Tok::Eof
+            ]
         );
     }
 
@@ -490,8 +508,21 @@ mod tests {
     fn errors() {
         assert_eq!(lex("{{ 1").unwrap_err().msg, "unclosed action");
         assert_eq!(lex("{{ (1 }}").unwrap_err().msg, "unclosed left paren");
-        assert_eq!(lex("{{ # }}").unwrap_err().msg, "unrecognized character in action: U+0023 '#'");
-        assert_eq!(lex("{{ \"a }}").unwrap_err().msg, "unterminated quoted string");
-        assert_eq!(lex("{{/* a */ x}}").unwrap_err().msg, "comment ends before closing delimiter");
+        assert_eq!(
+            lex("{{ # }}").unwrap_err().msg,
+            "unexpected \"#\" in command"
+        );
+        assert_eq!(
+            lex("{{ \u{7f} }}").unwrap_err().msg,
+            "unrecognized character in action: U+007F '\u{7f}'"
+        );
+        assert_eq!(
+            lex("{{ \"a }}").unwrap_err().msg,
+            "unterminated quoted string"
+        );
+        assert_eq!(
+            lex("{{/* a */ x}}").unwrap_err().msg,
+            "comment ends before closing delimiter"
+        );
     }
 }

@@ -19,6 +19,8 @@ mod promfuncs;
 mod value;
 
 #[cfg(test)]
+mod promtool_cases;
+#[cfg(test)]
 mod tests;
 
 use std::rc::Rc;
@@ -36,7 +38,11 @@ const PROMETHEUS_PRELUDE: &str =
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TemplateError {
     #[error("{line}:{col}: {msg}")]
-    Parse { line: usize, col: usize, msg: String },
+    Parse {
+        line: usize,
+        col: usize,
+        msg: String,
+    },
     #[error("{line}:{col}: executing at <{context}>: {msg}")]
     Exec {
         line: usize,
@@ -64,7 +70,11 @@ impl TemplateError {
                 msg,
                 ..
             } => {
-                let col = if *line == 1 { go_col + PROMETHEUS_PRELUDE.len() } else { *go_col };
+                let col = if *line == 1 {
+                    go_col + PROMETHEUS_PRELUDE.len()
+                } else {
+                    *go_col
+                };
                 format!(
                     "error executing template {name}: template: {name}:{line}:{col}: executing \"{name}\" at <{context}>: {msg}"
                 )
@@ -101,7 +111,11 @@ impl Template {
             }),
             Err(e) => {
                 let (line, col, _) = position(src, e.pos);
-                Err(TemplateError::Parse { line, col, msg: e.msg })
+                Err(TemplateError::Parse {
+                    line,
+                    col,
+                    msg: e.msg,
+                })
             }
         }
     }
@@ -115,7 +129,13 @@ impl Template {
         if self.is_static() {
             return Ok(self.nodes_text());
         }
-        let map = |l: &Labels| Rc::new(l.iter().map(|l| (l.name.clone(), l.value.clone())).collect());
+        let map = |l: &Labels| {
+            Rc::new(
+                l.iter()
+                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .collect(),
+            )
+        };
         let d = Rc::new(value::Data {
             labels: map(&data.labels),
             external_labels: map(&data.external_labels),
@@ -191,7 +211,10 @@ pub fn expand_or_error_text(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(alert = alert_name, err = %e, "Expanding alert template failed.");
-            format!("<error expanding template: {}>", e.prometheus_message(alert_name))
+            format!(
+                "<error expanding template: {}>",
+                e.prometheus_message(alert_name)
+            )
         }
     }
 }

@@ -91,7 +91,10 @@ type Result<T> = std::result::Result<T, ParseError>;
 
 /// Parses template text into its top-level list of nodes.
 pub fn parse(src: &str) -> Result<Vec<Node>> {
-    let toks = lex::lex(src).map_err(|e| ParseError { pos: e.pos, msg: e.msg })?;
+    let toks = lex::lex(src).map_err(|e| ParseError {
+        pos: e.pos,
+        msg: e.msg,
+    })?;
     let mut vars = vec!["$".to_string()];
     vars.extend(PREDEFINED_VARS.iter().map(|v| v.to_string()));
     let mut p = Parser {
@@ -99,6 +102,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>> {
         i: 0,
         vars,
         range_depth: 0,
+        depth: 0,
     };
     let mut root = Vec::new();
     while p.peek().tok != Tok::Eof {
@@ -122,7 +126,13 @@ struct Parser {
     i: usize,
     vars: Vec<String>,
     range_depth: usize,
+    /// Nesting of controls and parentheses; bounded so the recursion is too.
+    depth: usize,
 }
+
+/// Go's parser allows 10000 levels; we allow fewer so that parsing and
+/// rendering stay well inside a thread's stack. Rule templates nest a few levels.
+const MAX_DEPTH: usize = 100;
 
 impl Parser {
     fn peek(&self) -> &Token {
@@ -154,11 +164,17 @@ impl Parser {
     }
 
     fn err_at<T>(&self, pos: Pos, msg: impl Into<String>) -> Result<T> {
-        Err(ParseError { pos, msg: msg.into() })
+        Err(ParseError {
+            pos,
+            msg: msg.into(),
+        })
     }
 
     fn unexpected<T>(&self, t: &Token, context: &str) -> Result<T> {
-        self.err_at(t.pos, format!("unexpected {} in {context}", describe(&t.tok)))
+        self.err_at(
+            t.pos,
+            format!("unexpected {} in {context}", describe(&t.tok)),
+        )
     }
 
     fn expect_right_delim(&mut self, context: &str) -> Result<Token> {
@@ -235,6 +251,23 @@ impl Parser {
     }
 
     fn control(&mut self, context: &str) -> Result<Control> {
+        self.enter()?;
+        let c = self.control_inner(context);
+        self.depth -= 1;
+        c
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let pos = self.peek().pos;
+            self.depth -= 1;
+            return self.err_at(pos, "max expression depth exceeded");
+        }
+        Ok(())
+    }
+
+    fn control_inner(&mut self, context: &str) -> Result<Control> {
         let vars_mark = self.vars.len();
         let pipe = self.pipeline(context, true)?;
         if context == "range" {
@@ -304,7 +337,9 @@ impl Parser {
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().tok {
                             Tok::Variable(_) => continue,
-                            _ => return self.err_at(next.pos, "range can only initialize variables"),
+                            _ => {
+                                return self.err_at(next.pos, "range can only initialize variables")
+                            }
                         }
                     }
                     return self.err_at(next.pos, format!("too many declarations in {context}"));
@@ -347,9 +382,16 @@ impl Parser {
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
             if matches!(
                 c.args[0].kind,
-                ArgKind::Bool(_) | ArgKind::Dot | ArgKind::Nil | ArgKind::Number(..) | ArgKind::Str(..)
+                ArgKind::Bool(_)
+                    | ArgKind::Dot
+                    | ArgKind::Nil
+                    | ArgKind::Number(..)
+                    | ArgKind::Str(..)
             ) {
-                return self.err_at(c.pos, format!("non executable command in pipeline stage {}", i + 1));
+                return self.err_at(
+                    c.pos,
+                    format!("non executable command in pipeline stage {}", i + 1),
+                );
             }
         }
         Ok(pipe)
@@ -403,12 +445,22 @@ impl Parser {
                 f.extend(fields);
                 ArgKind::Variable(v, f)
             }
-            ArgKind::Bool(_) | ArgKind::Str(..) | ArgKind::Number(..) | ArgKind::Nil | ArgKind::Dot => {
-                return self.err_at(term.pos, format!("unexpected . after term {:?}", Arg::to_string(&term)));
+            ArgKind::Bool(_)
+            | ArgKind::Str(..)
+            | ArgKind::Number(..)
+            | ArgKind::Nil
+            | ArgKind::Dot => {
+                return self.err_at(
+                    term.pos,
+                    format!("unexpected . after term {:?}", Arg::to_string(&term)),
+                );
             }
             _ => ArgKind::Chain(Box::new(term.clone()), fields),
         };
-        Ok(Some(Arg { pos: chain_pos, kind }))
+        Ok(Some(Arg {
+            pos: chain_pos,
+            kind,
+        }))
     }
 
     fn term(&mut self) -> Result<Option<Arg>> {
@@ -423,7 +475,7 @@ impl Parser {
             Tok::Dot => ArgKind::Dot,
             Tok::Nil => ArgKind::Nil,
             Tok::Variable(name) => {
-                if !self.vars.iter().any(|v| *v == name) {
+                if !self.vars.contains(&name) {
                     return self.err_at(t.pos, format!("undefined variable {name:?}"));
                 }
                 ArgKind::Variable(name, Vec::new())
@@ -439,7 +491,10 @@ impl Parser {
                 ArgKind::Str(quoted, v)
             }
             Tok::LeftParen => {
-                let pipe = self.pipeline("parenthesized pipeline", false)?;
+                self.enter()?;
+                let pipe = self.pipeline("parenthesized pipeline", false);
+                self.depth -= 1;
+                let pipe = pipe?;
                 let close = self.next();
                 if close.tok != Tok::RightParen {
                     return self.unexpected(&close, "parenthesized pipeline");
@@ -459,7 +514,10 @@ impl Parser {
 fn describe(t: &Tok) -> String {
     let q = |s: &str| {
         if s.chars().count() > 10 {
-            format!("{}...", super::gofmt::quote(&s.chars().take(10).collect::<String>()))
+            format!(
+                "{}...",
+                super::gofmt::quote(&s.chars().take(10).collect::<String>())
+            )
         } else {
             super::gofmt::quote(s)
         }
@@ -488,11 +546,12 @@ fn describe(t: &Tok) -> String {
 fn parse_number(text: &str) -> std::result::Result<Const, String> {
     let bad = || format!("illegal number syntax: {text:?}");
     if text.starts_with('\'') {
-        let s = unquote(text).map_err(|_| bad())?;
+        let malformed = || format!("malformed character constant: {text}");
+        let s = unquote(text).map_err(|_| malformed())?;
         let mut cs = s.chars();
         return match (cs.next(), cs.next()) {
             (Some(c), None) => Ok(Const::Int(c as i64)),
-            _ => Err(bad()),
+            _ => Err(malformed()),
         };
     }
     if text.ends_with('i') {
@@ -505,15 +564,19 @@ fn parse_number(text: &str) -> std::result::Result<Const, String> {
     };
     let lower = body.to_ascii_lowercase();
     let radix_int = |digits: &str, radix: u32| -> std::result::Result<Const, String> {
-        let v = i128::from_str_radix(digits, radix).map_err(|_| bad())?;
+        let overflow = || format!("integer overflow: {text:?}");
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return Err(bad());
+        }
+        let v = i128::from_str_radix(digits, radix).map_err(|_| overflow())?;
         let v = if neg { -v } else { v };
-        i64::try_from(v)
-            .map(Const::Int)
-            .map_err(|_| format!("{text} overflows int"))
+        i64::try_from(v).map(Const::Int).map_err(|_| overflow())
     };
     if let Some(h) = lower.strip_prefix("0x") {
         if h.contains(['.', 'p']) {
-            return Err(format!("hexadecimal floating-point number {text} is not supported"));
+            return Err(format!(
+                "hexadecimal floating-point number {text} is not supported"
+            ));
         }
         return radix_int(h, 16);
     }
@@ -532,7 +595,9 @@ fn parse_number(text: &str) -> std::result::Result<Const, String> {
         }
         return radix_int(&body, 10);
     }
-    let valid = body.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b));
+    let valid = body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b".eE+-".contains(&b));
     match body.parse::<f64>() {
         Ok(v) if valid && v.is_finite() => Ok(Const::Float(if neg { -v } else { v })),
         _ => Err(bad()),
@@ -541,7 +606,7 @@ fn parse_number(text: &str) -> std::result::Result<Const, String> {
 
 /// Go's `strconv.Unquote` for "...", `...` and '...'.
 pub fn unquote(q: &str) -> std::result::Result<String, String> {
-    let bad = || "invalid syntax in quoted string".to_string();
+    let bad = || "invalid syntax".to_string();
     if q.len() < 2 {
         return Err(bad());
     }
@@ -660,11 +725,15 @@ mod tests {
 
     #[test]
     fn parses_pipelines_and_controls() {
-        let t = parse(r#"{{ if gt $value 1.0 }}{{ $value | printf "%.2f" }}{{ else }}low{{ end }}"#).unwrap();
+        let t =
+            parse(r#"{{ if gt $value 1.0 }}{{ $value | printf "%.2f" }}{{ else }}low{{ end }}"#)
+                .unwrap();
         let Node::If(c) = &t[0] else { panic!("{t:?}") };
         assert_eq!(c.pipe.to_string(), "gt $value 1.0");
         assert!(c.else_list.is_some());
-        let Node::Action(p) = &c.list[0] else { panic!() };
+        let Node::Action(p) = &c.list[0] else {
+            panic!()
+        };
         assert_eq!(p.to_string(), r#"$value | printf "%.2f""#);
     }
 
@@ -674,7 +743,10 @@ mod tests {
         assert_eq!(t.unwrap_err().msg, "undefined variable \"$x\"");
         let t = parse("{{ $labels.job }}{{ .Labels.instance }}").unwrap();
         let Node::Action(p) = &t[0] else { panic!() };
-        assert_eq!(p.cmds[0].args[0].kind, ArgKind::Variable("$labels".into(), vec!["job".into()]));
+        assert_eq!(
+            p.cmds[0].args[0].kind,
+            ArgKind::Variable("$labels".into(), vec!["job".into()])
+        );
     }
 
     #[test]
@@ -684,17 +756,29 @@ mod tests {
         assert_eq!(err("{{ if true }}"), "unexpected EOF");
         assert_eq!(err("{{ end }}"), "unexpected {{end}}");
         assert_eq!(err("{{ }}"), "missing value for command");
-        assert_eq!(err("{{ 1 | 2 }}"), "non executable command in pipeline stage 2");
+        assert_eq!(
+            err("{{ 1 | 2 }}"),
+            "non executable command in pipeline stage 2"
+        );
         assert_eq!(err("{{ break }}"), "{{break}} outside {{range}}");
-        assert_eq!(err("{{ define \"x\" }}{{ end }}"), "{{define}} is not supported in rule templates");
-        assert_eq!(err("{{ template \"x\" }}"), "{{template}} is not supported in rule templates");
+        assert_eq!(
+            err("{{ define \"x\" }}{{ end }}"),
+            "{{define}} is not supported in rule templates"
+        );
+        assert_eq!(
+            err("{{ template \"x\" }}"),
+            "{{template}} is not supported in rule templates"
+        );
         assert_eq!(err("{{ $a, $b := 1 }}"), "too many declarations in command");
     }
 
     #[test]
     fn variables_scope_ends_with_control() {
         assert!(parse("{{ range $i, $e := $labels }}{{ $i }}{{ $e }}{{ end }}").is_ok());
-        assert_eq!(err("{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}"), "undefined variable \"$x\"");
+        assert_eq!(
+            err("{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}"),
+            "undefined variable \"$x\""
+        );
         assert!(parse("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}").is_ok());
     }
 
@@ -706,5 +790,27 @@ mod tests {
         assert_eq!(parse_number("-0x10"), Ok(Const::Int(-16)));
         assert_eq!(parse_number("'a'"), Ok(Const::Int(97)));
         assert_eq!(parse_number("010"), Ok(Const::Int(8)));
+        assert_eq!(
+            parse_number("+"),
+            Err("illegal number syntax: \"+\"".into())
+        );
+        assert_eq!(
+            parse_number("1e"),
+            Err("illegal number syntax: \"1e\"".into())
+        );
+        assert_eq!(
+            parse_number("99999999999999999999"),
+            Err("integer overflow: \"99999999999999999999\"".into())
+        );
+        assert_eq!(
+            parse_number("'ab'"),
+            Err("malformed character constant: 'ab'".into())
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let src = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+        assert_eq!(err(&src), "max expression depth exceeded");
     }
 }

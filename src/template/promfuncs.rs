@@ -19,11 +19,20 @@ pub fn to_float(v: &Value) -> Result<f64, String> {
 
 /// Go's `strconv.ParseFloat(s, 64)` for decimal input.
 fn parse_float(s: &str) -> Result<f64, String> {
-    let err = || format!("strconv.ParseFloat: parsing {}: invalid syntax", super::gofmt::quote(s));
+    let err = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            super::gofmt::quote(s)
+        )
+    };
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let lower = body.to_ascii_lowercase();
     let special = matches!(lower.as_str(), "inf" | "infinity" | "nan");
-    if !special && !body.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b)) {
+    if !special
+        && !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b".eE+-".contains(&b))
+    {
         return Err(err());
     }
     s.parse::<f64>().map_err(|_| err())
@@ -75,9 +84,12 @@ pub fn humanize1024(v: f64) -> String {
     format!("{}{prefix}", g4(v))
 }
 
+/// 2^63: `math.MaxInt64` as a float64 (Go's bound checks compare with this).
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// Go's float64 to int64 conversion on amd64: out of range gives i64::MIN.
 fn go_int64(v: f64) -> i64 {
-    if v.is_nan() || v >= 9.223_372_036_854_775_807e18 || v < -9.223_372_036_854_775_808e18 {
+    if v.is_nan() || !(-TWO_63..TWO_63).contains(&v) {
         i64::MIN
     } else {
         v as i64
@@ -131,7 +143,7 @@ pub fn float_to_time(v: f64) -> Result<Time, String> {
         return Err("value is NaN or Inf".into());
     }
     let ts = v * 1e9;
-    if ts > 9.223_372_036_854_775_807e18 || ts < -9.223_372_036_854_775_808e18 {
+    if !(-TWO_63..=TWO_63).contains(&ts) {
         return Err(format!(
             "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
             format_float_v(v)
@@ -365,9 +377,18 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(5400.0));
         assert_eq!(parse_duration("1d2h3m4s5ms"), Ok(93784.005));
         assert_eq!(parse_duration("0"), Ok(0.0));
-        assert_eq!(parse_duration("1m1h"), Err("not a valid duration string: \"1m1h\"".into()));
-        assert_eq!(parse_duration("5x"), Err("unknown unit \"x\" in duration \"5x\"".into()));
-        assert_eq!(parse_duration("-5m"), Err("not a valid duration string: \"-5m\"".into()));
+        assert_eq!(
+            parse_duration("1m1h"),
+            Err("not a valid duration string: \"1m1h\"".into())
+        );
+        assert_eq!(
+            parse_duration("5x"),
+            Err("unknown unit \"x\" in duration \"5x\"".into())
+        );
+        assert_eq!(
+            parse_duration("-5m"),
+            Err("not a valid duration string: \"-5m\"".into())
+        );
     }
 
     #[test]

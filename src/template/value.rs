@@ -208,14 +208,19 @@ impl Value {
             Value::AnyMap(m) => go_map(m.iter().map(|(k, v)| (k.as_str(), v.sprint()))),
             Value::Sample(s) => format!("&{}", sample_struct(s)),
             Value::Samples(v) => {
-                let items: Vec<String> = v.iter().map(|s| format!("&{}", sample_struct(s))).collect();
+                let items: Vec<String> =
+                    v.iter().map(|s| format!("&{}", sample_struct(s))).collect();
                 format!("[{}]", items.join(" "))
             }
             Value::Time(t) => t.go_string(),
             Value::Data(d) => format!(
                 "{{{} {} {} {}}}",
                 go_map(d.labels.iter().map(|(k, v)| (k.as_str(), v.clone()))),
-                go_map(d.external_labels.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+                go_map(
+                    d.external_labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.clone()))
+                ),
                 d.external_url,
                 format_float_v(d.value)
             ),
@@ -248,16 +253,26 @@ mod tests {
             nanos: 128_000_000,
         };
         assert_eq!(t.go_string(), "2015-06-23 13:19:44.128 +0000 UTC");
-        assert_eq!(t.go_format("2006-01-02T15:04:05Z07:00"), "2015-06-23T13:19:44Z");
+        assert_eq!(
+            t.go_format("2006-01-02T15:04:05Z07:00"),
+            "2015-06-23T13:19:44Z"
+        );
         assert_eq!(t.go_format("Jan _2 15:04:05.000"), "Jun 23 13:19:44.128");
         assert_eq!(t.go_format("3:04PM .999999"), "1:19PM .128");
     }
 
     #[test]
     fn printing_maps_and_samples() {
-        let m: StrMap = [("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())].into();
+        let m: StrMap = [
+            ("b".to_string(), "2".to_string()),
+            ("a".to_string(), "1".to_string()),
+        ]
+        .into();
         assert_eq!(Value::StrMap(Rc::new(m.clone())).sprint(), "map[a:1 b:2]");
-        let s = Value::Sample(Rc::new(Sample { labels: m, value: 1.5 }));
+        let s = Value::Sample(Rc::new(Sample {
+            labels: m,
+            value: 1.5,
+        }));
         assert_eq!(s.print(), "{map[a:1 b:2] 1.5}");
         assert_eq!(s.sprint(), "&{map[a:1 b:2] 1.5}");
         assert_eq!(Value::Nil.print(), "<no value>");

@@ -6,12 +6,24 @@ use super::{out, FnCtx};
 use crate::model::Labels;
 use crate::promql::value::VSample;
 
-/// A UTC calendar date and time of day.
+/// Seconds from the Unix epoch back to Go's "absolute" epoch, March 1 of
+/// year -292277022399: Go's `unixToInternal + internalToAbsolute`.
+const ABSOLUTE_YEARS: u64 = 292_277_022_400;
+const MARCH_THRU_DECEMBER: u64 = 306;
+const SECONDS_PER_DAY: u64 = 86_400;
+const UNIX_TO_ABSOLUTE: u64 = (1969 * 365 + 1969 / 4 - 1969 / 100 + 1969 / 400) * SECONDS_PER_DAY
+    + (ABSOLUTE_YEARS * 365 + ABSOLUTE_YEARS / 400 * 97 + MARCH_THRU_DECEMBER) * SECONDS_PER_DAY;
+
+/// A UTC calendar date and time of day, computed exactly like Go's `time`
+/// package (Neri-Schneider on unsigned "absolute" days, wrapping), so that
+/// even out-of-range inputs such as NaN land on Go's (odd) answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Civil {
     year: i64,
     month: u32,
     day: u32,
+    /// 1-based day of the year.
+    yday: u32,
     /// 0 = Sunday.
     weekday: u32,
     hour: u32,
@@ -19,27 +31,32 @@ pub(super) struct Civil {
 }
 
 impl Civil {
-    /// Splits Unix seconds into date and time (proleptic Gregorian,
-    /// H. Hinnant's `civil_from_days`), valid for the whole i64 range.
     fn from_unix(secs: i64) -> Civil {
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        // Shift to an era starting on 0000-03-01; i128 avoids overflow at the extremes.
-        let z = days as i128 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i128::from(month <= 2)) as i64;
+        let abs = (secs as u64).wrapping_add(UNIX_TO_ABSOLUTE);
+        let days = abs / SECONDS_PER_DAY;
+        let sod = abs % SECONDS_PER_DAY;
+        // Centuries and years since March 1 of the absolute epoch.
+        let d = days.wrapping_mul(4).wrapping_add(3);
+        let century = d / 146_097;
+        let cd = ((d % 146_097) as u32) | 3;
+        let prod = 2_939_745u64 * u64::from(cd);
+        let cyear = (prod >> 32) as u32;
+        let ayday = (prod as u32) / 2_939_745 / 4;
+        let m = 2141 * ayday + 197_913;
+        let amonth = m >> 16;
+        let day = 1 + (m & 0xffff) / 2141;
+        let jan_feb = u32::from(u64::from(ayday) >= MARCH_THRU_DECEMBER);
+        let leap =
+            u32::from(cyear % 4 == 0) & (u32::from(cyear != 0) | u32::from(century % 4 == 0));
+        let year = (century.wrapping_mul(100).wrapping_sub(ABSOLUTE_YEARS) as i64)
+            .wrapping_add(i64::from(cyear) + i64::from(jan_feb));
         Civil {
             year,
-            month,
+            month: amonth - 12 * jan_feb,
             day,
-            // 1970-01-01 was a Thursday.
-            weekday: (days + 4).rem_euclid(7) as u32,
+            yday: ayday + (1 + 31 + 28) + (leap & !jan_feb) - 365 * jan_feb,
+            // The absolute epoch, like March 1, 2000, was a Wednesday.
+            weekday: ((days + 3) % 7) as u32,
             hour: (sod / 3600) as u32,
             minute: (sod % 3600 / 60) as u32,
         }
@@ -57,12 +74,6 @@ impl Civil {
             _ => 31,
         }
     }
-
-    fn day_of_year(&self) -> u32 {
-        const CUM: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-        let leap = u32::from(self.month > 2 && self.is_leap());
-        CUM[self.month as usize - 1] + self.day + leap
-    }
 }
 
 /// The calendar functions, by PromQL name.
@@ -72,7 +83,7 @@ pub(super) fn date_fn(name: &str) -> Option<fn(&Civil) -> f64> {
         "month" => |c| c.month as f64,
         "day_of_month" => |c| c.day as f64,
         "day_of_week" => |c| c.weekday as f64,
-        "day_of_year" => |c| c.day_of_year() as f64,
+        "day_of_year" => |c| c.yday as f64,
         "days_in_month" => |c| c.days_in_month() as f64,
         "hour" => |c| c.hour as f64,
         "minute" => |c| c.minute as f64,
@@ -109,7 +120,9 @@ pub(super) fn apply(
 /// Go's float-to-int64 conversion on amd64: truncation, and the "integer
 /// indefinite" value `i64::MIN` for NaN and out-of-range inputs.
 fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // 2^63 as f64; the valid range is [-2^63, 2^63).
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -164,8 +177,36 @@ mod tests {
         assert_eq!(at("year", -1.0), 1969.0);
         assert_eq!(at("day_of_week", -86_400.0), 3.0);
         assert_eq!(at("year", -62135596800.0), 1.0, "0001-01-01");
-        // Must not panic at the i64 limits.
-        at("year", f64::NAN);
-        at("year", 1e300);
+        assert_eq!(at("year", 253402300799.0), 9999.0);
+        // Go converts NaN and huge values to i64::MIN, whose date wraps
+        // around in Go's calendar code (checked against Prometheus 3.5.3).
+        assert_eq!(at("year", f64::NAN), 292277026596.0);
+        assert_eq!(at("year", 1e300), 292277026596.0);
+    }
+
+    #[test]
+    fn agrees_with_chrono_over_years_1_to_9999() {
+        use chrono::{Datelike, Timelike};
+        let (lo, hi) = (-62_135_596_800i64, 253_402_300_799i64);
+        // A deterministic spread of instants, including both range ends.
+        let mut t = lo;
+        while t <= hi {
+            let c = super::Civil::from_unix(t);
+            let want = chrono::DateTime::from_timestamp(t, 0).unwrap();
+            assert_eq!(
+                (c.year, c.month, c.day, c.yday, c.weekday, c.hour, c.minute),
+                (
+                    i64::from(want.year()),
+                    want.month(),
+                    want.day(),
+                    want.ordinal(),
+                    want.weekday().num_days_from_sunday(),
+                    want.hour(),
+                    want.minute()
+                ),
+                "t={t}"
+            );
+            t += 7_777_777;
+        }
     }
 }

@@ -33,7 +33,7 @@ pub struct FnCtx<'a> {
 /// [`Value::Scalar`].
 pub fn call(name: &str, args: Vec<Value>, ctx: &mut FnCtx<'_>) -> Result<Value, EvalError> {
     let mut a = Args { name, vals: args };
-    let out = match name {
+    let mut out = match name {
         // Range-vector functions over counters and gauges.
         "rate" => range::rate(a.matrix(0)?, ctx, range::Kind::Rate),
         "increase" => range::rate(a.matrix(0)?, ctx, range::Kind::Increase),
@@ -136,49 +136,12 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &mut FnCtx<'_>) -> Result<Value, 
 
         _ => return Err(EvalError::Unsupported(format!("function {name}"))),
     };
-    let mut out = out;
     // Every function result sits at the evaluation time (`timestamp()` of a
     // function result reads it).
     for s in &mut out {
         s.t = ctx.t;
     }
     Ok(Value::Vector(out))
-}
-
-/// Functions that Prometheus 3.5 only accepts with
-/// `--enable-feature=promql-experimental-functions`.
-pub fn is_experimental(name: &str) -> bool {
-    matches!(
-        name,
-        "double_exponential_smoothing"
-            | "info"
-            | "mad_over_time"
-            | "sort_by_label"
-            | "sort_by_label_desc"
-            | "ts_of_last_over_time"
-            | "ts_of_max_over_time"
-            | "ts_of_min_over_time"
-    )
-}
-
-/// Functions whose result changes with the evaluation time even when their
-/// arguments do not (Prometheus's `AtModifierUnsafeFunctions`): a call to one
-/// of them is never step-invariant.
-pub fn depends_on_eval_time(name: &str) -> bool {
-    matches!(
-        name,
-        "days_in_month"
-            | "day_of_month"
-            | "day_of_week"
-            | "day_of_year"
-            | "hour"
-            | "minute"
-            | "month"
-            | "year"
-            | "predict_linear"
-            | "time"
-            | "timestamp"
-    )
 }
 
 /// The evaluated arguments of one call, taken out by position.
@@ -415,11 +378,56 @@ mod tests {
         );
     }
 
+    /// Values printed by promtool 3.5.3 (`promtool test rules
+    /// --enable-feature=promql-experimental-functions`) for the series
+    /// `g{a="1"} 1 2 4 8 9 1 3` at 1m spacing, evaluated at 6m.
     #[test]
-    fn classification_helpers() {
-        assert!(is_experimental("mad_over_time"));
-        assert!(!is_experimental("rate"));
-        assert!(depends_on_eval_time("timestamp"));
-        assert!(!depends_on_eval_time("rate"));
+    fn matches_prometheus_on_a_sample_series() {
+        let g = vec![series(
+            &[("__name__", "g"), ("a", "1")],
+            60,
+            &[1.0, 2.0, 4.0, 8.0, 9.0, 1.0, 3.0],
+        )];
+        let w10 = || window(&g, 360, 600);
+        let sc = Value::Scalar;
+        let cases: Vec<(&str, Vec<Value>, f64)> = vec![
+            (
+                "double_exponential_smoothing",
+                vec![w10(), sc(0.3), sc(0.6)],
+                6.337233087999998,
+            ),
+            ("mad_over_time", vec![w10()], 2.0),
+            ("ts_of_max_over_time", vec![w10()], 240.0),
+            (
+                "quantile_over_time",
+                vec![sc(0.3), w10()],
+                1.7999999999999998,
+            ),
+            ("stddev_over_time", vec![w10()], 3.0237157840738176),
+            ("predict_linear", vec![w10(), sc(120.0)], 5.607142857142858),
+            ("rate", vec![window(&g, 360, 300)], 3.333333333333333e-02),
+        ];
+        for (name, args, want) in cases {
+            let got = one(run(name, args, 360).0);
+            assert!(approx(got, want), "{name}: {got} != {want}");
+        }
+    }
+
+    /// Go's template expansion as label_replace uses it (checked with
+    /// promtool 3.5.3): `$1x` names a group "1x", `$$` is a dollar, a
+    /// trailing `$` stays.
+    #[test]
+    fn label_replace_expansion_matches_go() {
+        let v = Value::Vector(vec![vsample(&[("__name__", "n"), ("a", "src-7")], 1.0)]);
+        let s = |x: &str| Value::String(x.into());
+        let got = vec_of(
+            run(
+                "label_replace",
+                vec![v, s("d"), s("$1x-${1}y-$$-$2-$"), s("a"), s("src-(.*)")],
+                0,
+            )
+            .0,
+        );
+        assert_eq!(got[0].0, r#"n{a="src-7", d="-7y-$--$"}"#);
     }
 }

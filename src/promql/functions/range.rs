@@ -9,6 +9,7 @@ use super::over_time::kahan_sum_inc;
 use super::{out, FnCtx};
 use crate::model::{Sample, METRIC_NAME};
 use crate::promql::value::{EvalError, Matrix, VSample};
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -41,6 +42,9 @@ pub(super) fn rate(m: Matrix, ctx: &mut FnCtx<'_>, kind: Kind) -> Vec<VSample> {
     let (start, end) = (m.range_start, m.range_end);
     let is_counter = kind != Kind::Delta;
     let mut res = Vec::with_capacity(m.series.len());
+    // Names already reported: many series of one gauge cost one formatted
+    // annotation, not one each.
+    let mut reported: HashSet<String> = HashSet::new();
     for s in m.series {
         let Some(v) = extrapolated_rate(&s.points, start, end, is_counter, kind == Kind::Rate)
         else {
@@ -49,11 +53,12 @@ pub(super) fn rate(m: Matrix, ctx: &mut FnCtx<'_>, kind: Kind) -> Vec<VSample> {
         // Prometheus's engine adds this hint for rate/increase only.
         if is_counter {
             if let Some(name) = s.labels.get(METRIC_NAME) {
-                if !is_counter_name(name) {
+                if !is_counter_name(name) && !reported.contains(name) {
                     ctx.annotations.info(format!(
                         "PromQL info: metric might not be a counter, name does not end in \
                          _total/_sum/_count/_bucket: {name:?}"
                     ));
+                    reported.insert(name.to_string());
                 }
             }
         }

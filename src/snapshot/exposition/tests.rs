@@ -63,7 +63,11 @@ fn text_format_documentation_example() {
     assert_eq!(got.len(), 20);
     assert_eq!(
         got[0],
-        (r#"http_requests_total{code="200", method="post"}"#.into(), Some(1_395_066_363_000), 1027.0)
+        (
+            r#"http_requests_total{code="200", method="post"}"#.into(),
+            Some(1_395_066_363_000),
+            1027.0
+        )
     );
     // Extra spaces before the value are fine in the text format.
     assert_eq!(got[1].2, 3.0);
@@ -73,10 +77,23 @@ fn text_format_documentation_example() {
     assert_eq!(*v, 1.458255915e9);
     let parsed = parse(TEXT_EXAMPLE, Format::Text).unwrap();
     assert_eq!(parsed[2].labels.get("path"), Some(r"C:\DIR\FILE.TXT"));
-    assert_eq!(parsed[2].labels.get("error"), Some("Cannot find file:\n\"FILE.TXT\""));
+    assert_eq!(
+        parsed[2].labels.get("error"),
+        Some("Cannot find file:\n\"FILE.TXT\"")
+    );
     assert!(labels.starts_with("msdos_file_access_time_seconds{"));
-    assert_eq!(got[3], ("metric_without_timestamp_and_labels".into(), None, 12.47));
-    assert_eq!(got[4], (r#"something_weird{problem="division by zero"}"#.into(), Some(-3_982_045), f64::INFINITY));
+    assert_eq!(
+        got[3],
+        ("metric_without_timestamp_and_labels".into(), None, 12.47)
+    );
+    assert_eq!(
+        got[4],
+        (
+            r#"something_weird{problem="division by zero"}"#.into(),
+            Some(-3_982_045),
+            f64::INFINITY
+        )
+    );
     // Line numbers are kept for later error messages.
     assert_eq!(parsed[3].line, 10);
 }
@@ -127,13 +144,32 @@ fn openmetrics_float_formatting_matches_prometheus() {
 
 #[test]
 fn special_values_and_float_forms() {
-    let got = parse_ok("a NaN\nb +Inf\nc -Inf\nd 1e-3\ne -2.5E+2\nf .5\ng Inf\n", Format::Text);
+    let got = parse_ok(
+        "a NaN\nb +Inf\nc -Inf\nd 1e-3\ne -2.5E+2\nf .5\ng Inf\n",
+        Format::Text,
+    );
     assert!(got[0].2.is_nan());
     let rest: Vec<f64> = got[1..].iter().map(|x| x.2).collect();
-    assert_eq!(rest, vec![f64::INFINITY, f64::NEG_INFINITY, 0.001, -250.0, 0.5, f64::INFINITY]);
+    assert_eq!(
+        rest,
+        vec![
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.001,
+            -250.0,
+            0.5,
+            f64::INFINITY
+        ]
+    );
     // Go's ParseFloat as Prometheus uses it rejects `_` and hex floats.
-    assert_eq!(parse_err("a 1_000\n", Format::Text), (1, r#"invalid value "1_000""#.into()));
-    assert_eq!(parse_err("a 0x1p3\n", Format::Text), (1, r#"invalid value "0x1p3""#.into()));
+    assert_eq!(
+        parse_err("a 1_000\n", Format::Text),
+        (1, r#"invalid value "1_000""#.into())
+    );
+    assert_eq!(
+        parse_err("a 0x1p3\n", Format::Text),
+        (1, r#"invalid value "0x1p3""#.into())
+    );
 }
 
 #[test]
@@ -141,13 +177,22 @@ fn comments_blank_lines_and_leading_whitespace() {
     let src = "#just a comment\n# another one\n\n\t x 1\n  # indented comment\n";
     assert_eq!(parse_ok(src, Format::Text), vec![("x".into(), None, 1.0)]);
     // OpenMetrics has no free comments and no leading whitespace.
-    assert_eq!(parse_err(" x 1\n# EOF\n", Format::OpenMetrics), (1, r#"invalid metric name """#.into()));
+    assert_eq!(
+        parse_err(" x 1\n# EOF\n", Format::OpenMetrics),
+        (1, r#"invalid metric name """#.into())
+    );
 }
 
 #[test]
 fn whitespace_between_tokens() {
     let got = parse_ok("x{a=\"1\",} 2\ny\t{ b = \"2\" }\t3\t\t4\n", Format::Text);
-    assert_eq!(got, vec![(r#"x{a="1"}"#.into(), None, 2.0), (r#"y{b="2"}"#.into(), Some(4), 3.0)]);
+    assert_eq!(
+        got,
+        vec![
+            (r#"x{a="1"}"#.into(), None, 2.0),
+            (r#"y{b="2"}"#.into(), Some(4), 3.0)
+        ]
+    );
 }
 
 #[test]
@@ -227,13 +272,20 @@ fn openmetrics_example_with_history_exemplars_and_created() {
     let history: Vec<(Option<i64>, f64)> = got[11..].iter().map(|x| (x.1, x.2)).collect();
     assert_eq!(
         history,
-        vec![(Some(1_700_000_000_000), 1.0), (Some(1_700_000_060_000), 4.0), (Some(1_700_000_120_500), 9.0)]
+        vec![
+            (Some(1_700_000_000_000), 1.0),
+            (Some(1_700_000_060_000), 4.0),
+            (Some(1_700_000_120_500), 9.0)
+        ]
     );
 }
 
 #[test]
 fn openmetrics_eof_rules() {
-    assert_eq!(parse_err("a 1\n", Format::OpenMetrics), (1, "data does not end with # EOF".into()));
+    assert_eq!(
+        parse_err("a 1\n", Format::OpenMetrics),
+        (1, "data does not end with # EOF".into())
+    );
     let (line, msg) = parse_err("a 1\n# EOF\nb 2\n", Format::OpenMetrics);
     assert_eq!(line, 3);
     assert!(msg.starts_with("unexpected data after # EOF"), "{msg}");
@@ -252,44 +304,104 @@ fn openmetrics_metadata_rules() {
     );
     assert_eq!(
         parse_err("# UNIT a_bytes seconds\n# EOF\n", Format::OpenMetrics),
-        (1, r#"unit "seconds" not a suffix of metric "a_bytes""#.into())
+        (
+            1,
+            r#"unit "seconds" not a suffix of metric "a_bytes""#.into()
+        )
     );
-    assert!(parse_err("# random comment\n# EOF\n", Format::OpenMetrics).1.starts_with("invalid comment"));
+    assert!(parse_err("# random comment\n# EOF\n", Format::OpenMetrics)
+        .1
+        .starts_with("invalid comment"));
     // Text format: `untyped` is valid, `unknown` is not.
     assert_eq!(parse_ok("# TYPE a untyped\na 1\n", Format::Text).len(), 1);
-    assert_eq!(parse_err("# TYPE a unknown\n", Format::Text).1, r#"invalid metric type "unknown""#);
+    assert_eq!(
+        parse_err("# TYPE a unknown\n", Format::Text).1,
+        r#"invalid metric type "unknown""#
+    );
 }
 
 #[test]
 fn malformed_lines_report_their_line() {
     let cases: &[(&str, usize, &str)] = &[
         ("up 1\nup{job=\"a\"} abc\n", 2, r#"invalid value "abc""#),
-        ("up{job=\"a} 1\n", 1, "unterminated quoted string for label \"job\""),
-        ("up{job=\"a\",job=\"b\"} 1\n", 1, r#"duplicate label name "job""#),
+        (
+            "up{job=\"a} 1\n",
+            1,
+            "unterminated quoted string for label \"job\"",
+        ),
+        (
+            "up{job=\"a\",job=\"b\"} 1\n",
+            1,
+            r#"duplicate label name "job""#,
+        ),
         ("up 1 12.5\n", 1, r#"invalid timestamp "12.5""#),
         ("\nup\n", 2, r#"missing value for "up""#),
         ("up{job=\"a\"}\n", 1, r#"missing value for "up""#),
-        ("http-requests 1\n", 1, r#"invalid metric name "http-requests""#),
+        (
+            "http-requests 1\n",
+            1,
+            r#"invalid metric name "http-requests""#,
+        ),
         ("9lives 1\n", 1, r#"invalid metric name "9lives""#),
         ("up{1job=\"a\"} 1\n", 1, r#"invalid label name "1job""#),
-        ("up{job=a} 1\n", 1, r#"expected quoted value for label "job""#),
-        ("up{job=\"a\" 1\n", 1, "expected ',' or '}' in label set, got '1'"),
+        (
+            "up{job=a} 1\n",
+            1,
+            r#"expected quoted value for label "job""#,
+        ),
+        (
+            "up{job=\"a\" 1\n",
+            1,
+            "expected ',' or '}' in label set, got '1'",
+        ),
         ("up 1 2 3\n", 1, r#"unexpected text "3" after the sample"#),
-        ("up{job=\"a\"}1\n", 1, r#"unexpected '1' after "up", expected a space and a value"#),
+        (
+            "up{job=\"a\"}1\n",
+            1,
+            r#"unexpected '1' after "up", expected a space and a value"#,
+        ),
         ("{job=\"a\"} 1\n", 1, "metric name not set"),
-        ("up 1\n# TYPE up gauge\n", 2, r#"TYPE line for "up" after samples of the family ("up")"#),
-        ("a_bucket{le=\"1\"} 1\n# TYPE a histogram\n", 2, r#"TYPE line for "a" after samples of the family ("a_bucket")"#),
-        ("# TYPE up gauge\n# TYPE up counter\n", 2, r#"second TYPE line for metric name "up""#),
-        ("# HELP up x\n# HELP up y\n", 2, r#"second HELP line for metric name "up""#),
+        (
+            "up 1\n# TYPE up gauge\n",
+            2,
+            r#"TYPE line for "up" after samples of the family ("up")"#,
+        ),
+        (
+            "a_bucket{le=\"1\"} 1\n# TYPE a histogram\n",
+            2,
+            r#"TYPE line for "a" after samples of the family ("a_bucket")"#,
+        ),
+        (
+            "# TYPE up gauge\n# TYPE up counter\n",
+            2,
+            r#"second TYPE line for metric name "up""#,
+        ),
+        (
+            "# HELP up x\n# HELP up y\n",
+            2,
+            r#"second HELP line for metric name "up""#,
+        ),
         ("# TYPE up\n", 1, r#"invalid metric type """#),
-        ("# TYPE 1up gauge\n", 1, r#"invalid metric name "1up" in # TYPE"#),
+        (
+            "# TYPE 1up gauge\n",
+            1,
+            r#"invalid metric name "1up" in # TYPE"#,
+        ),
         // "# HELP" without a blank after it is a plain comment, as in promlex.l.
         ("# HELP\nup\n", 2, r#"missing value for "up""#),
         ("# HELP \n", 1, "expected metric name after # HELP"),
-        ("up{__name__=\"x\"} 1\n", 1, r#"duplicate label name "__name__""#),
+        (
+            "up{__name__=\"x\"} 1\n",
+            1,
+            r#"duplicate label name "__name__""#,
+        ),
     ];
     for (src, line, msg) in cases {
-        assert_eq!(parse_err(src, Format::Text), (*line, msg.to_string()), "input: {src:?}");
+        assert_eq!(
+            parse_err(src, Format::Text),
+            (*line, msg.to_string()),
+            "input: {src:?}"
+        );
     }
 }
 
@@ -298,8 +410,14 @@ fn openmetrics_timestamps_are_float_seconds() {
     let got = parse_ok("a 1 1.5\nb 1 1e3\nc 1 -0.001\n# EOF\n", Format::OpenMetrics);
     let ts: Vec<Option<i64>> = got.iter().map(|x| x.1).collect();
     assert_eq!(ts, vec![Some(1500), Some(1_000_000), Some(-1)]);
-    assert_eq!(parse_err("a 1 NaN\n# EOF\n", Format::OpenMetrics), (1, r#"invalid timestamp "NaN""#.into()));
-    assert_eq!(parse_err("a 1 soon\n# EOF\n", Format::OpenMetrics), (1, r#"invalid timestamp "soon""#.into()));
+    assert_eq!(
+        parse_err("a 1 NaN\n# EOF\n", Format::OpenMetrics),
+        (1, r#"invalid timestamp "NaN""#.into())
+    );
+    assert_eq!(
+        parse_err("a 1 soon\n# EOF\n", Format::OpenMetrics),
+        (1, r#"invalid timestamp "soon""#.into())
+    );
 }
 
 #[test]
