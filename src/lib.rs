@@ -17,4 +17,5 @@ pub mod routing;
 pub mod rules;
 pub mod snapshot;
 pub mod template;
+pub mod unittest;
 pub mod yaml;

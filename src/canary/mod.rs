@@ -3,12 +3,22 @@
 //! rollout state idempotently, and flip the kill switch.
 //!
 //! `config` and `threshold` describe the gate; `decide` and `state` are pure
-//! (inputs in, decision or new state out); `kpi` and `store` do the I/O.
+//! (inputs in, decision or new state out); `kpi` and `store` do the I/O;
+//! `report` renders what is written for people.
 
 pub mod config;
+pub mod decide;
 pub mod error;
+pub mod kpi;
+pub mod report;
+pub mod state;
+pub mod store;
 pub mod threshold;
+pub mod verdict;
 
 pub use config::{CanaryConfig, KpiSpec, Source};
+pub use decide::{decide, Decision, DecideInput, Measured, Measurements};
 pub use error::CanaryError;
+pub use state::{OperateState, Transition};
 pub use threshold::{Op, Threshold};
+pub use verdict::Verdict;

@@ -126,6 +126,9 @@ pub struct RawReceiver {
     pub pagerduty_configs: Option<Vec<RawPagerdutyConfig>>,
     #[serde(default)]
     pub webhook_configs: Option<Vec<RawWebhookConfig>>,
+    /// alertgate extension: forward the alerts to Alertmanagers.
+    #[serde(default)]
+    pub alertmanager_configs: Option<Vec<RawAlertmanagerConfig>>,
     // Upstream kinds we accept but do not deliver.
     #[serde(default)]
     pub discord_configs: Option<IgnoredAny>,
@@ -178,6 +181,10 @@ pub struct RawEmailConfig {
     pub tls_config: Option<IgnoredAny>,
     pub force_implicit_tls: Option<bool>,
     pub threading: Option<IgnoredAny>,
+    /// alertgate extensions: send timeout and a handlebars template file
+    /// overriding the default of this receiver kind.
+    pub timeout: Option<String>,
+    pub template_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -212,6 +219,7 @@ pub struct RawSlackConfig {
     pub actions: Option<IgnoredAny>,
     pub update_message: Option<bool>,
     pub timeout: Option<String>,
+    pub template_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -229,13 +237,21 @@ pub struct RawPagerdutyConfig {
     pub description: Option<String>,
     pub details: Option<BTreeMap<String, Scalar>>,
     pub images: Option<IgnoredAny>,
-    pub links: Option<IgnoredAny>,
+    pub links: Option<Vec<RawPagerdutyLink>>,
     pub source: Option<String>,
     pub severity: Option<String>,
     pub class: Option<String>,
     pub component: Option<String>,
     pub group: Option<String>,
     pub timeout: Option<String>,
+    pub template_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPagerdutyLink {
+    pub href: Option<String>,
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -248,6 +264,32 @@ pub struct RawWebhookConfig {
     pub max_alerts: Option<u64>,
     pub timeout: Option<String>,
     pub payload: Option<IgnoredAny>,
+    /// alertgate extensions: extra request headers (names from
+    /// [`WEBHOOK_HEADER_ALLOWLIST`]; values may be `${ENV}`), and an
+    /// HMAC-SHA256 signature of the body.
+    pub headers: Option<BTreeMap<String, String>>,
+    pub hmac_secret: Option<String>,
+    pub hmac_secret_file: Option<String>,
+}
+
+/// alertgate extension: Alertmanagers to forward alerts to (field names of
+/// Prometheus's `alerting.alertmanagers` entries).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertmanagerConfig {
+    pub send_resolved: Option<bool>,
+    pub static_configs: Option<Vec<RawStaticConfig>>,
+    pub scheme: Option<String>,
+    pub path_prefix: Option<String>,
+    pub timeout: Option<String>,
+    pub api_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaticConfig {
+    pub targets: Option<Vec<String>>,
+    pub labels: Option<IgnoredAny>,
 }
 
 /// The `global:` block; fields we do not use are accepted and ignored.
@@ -315,6 +357,9 @@ pub struct EmailConfig {
     pub html: Option<String>,
     pub text: Option<String>,
     pub require_tls: bool,
+    pub force_implicit_tls: bool,
+    pub timeout_ms: i64,
+    pub template_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -327,6 +372,11 @@ pub struct SlackConfig {
     pub username: Option<String>,
     pub title: Option<String>,
     pub text: Option<String>,
+    pub color: Option<String>,
+    pub icon_emoji: Option<String>,
+    pub icon_url: Option<String>,
+    pub timeout_ms: i64,
+    pub template_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -341,6 +391,14 @@ pub struct PagerdutyConfig {
     pub description: Option<String>,
     pub severity: Option<String>,
     pub details: BTreeMap<String, String>,
+    pub source: Option<String>,
+    pub class: Option<String>,
+    pub component: Option<String>,
+    pub group: Option<String>,
+    /// (href, text)
+    pub links: Vec<(String, String)>,
+    pub timeout_ms: i64,
+    pub template_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -349,6 +407,32 @@ pub struct WebhookConfig {
     /// Webhook URLs often embed tokens, so they are secrets upstream too.
     pub url: SecretSource,
     pub max_alerts: u64,
+    pub timeout_ms: i64,
+    /// Canonical header name -> value (values may carry tokens).
+    pub headers: BTreeMap<String, SecretSource>,
+    pub hmac_secret: Option<SecretSource>,
+}
+
+/// Request headers a webhook config may add: authentication and tenancy,
+/// never the ones that change how the request is framed or routed.
+pub const WEBHOOK_HEADER_ALLOWLIST: &[&str] = &[
+    "Authorization",
+    "X-Api-Key",
+    "X-Auth-Token",
+    "X-Scope-Orgid",
+    "X-Tenant-Id",
+    "X-Request-Source",
+];
+
+/// Default send timeout of every notifier.
+pub const DEFAULT_NOTIFY_TIMEOUT_MS: i64 = 10_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertmanagerConfig {
+    pub send_resolved: bool,
+    /// Base URLs, one per Alertmanager (`scheme://target/path_prefix`).
+    pub urls: Vec<String>,
+    pub timeout_ms: i64,
 }
 
 /// One delivery target of a receiver.
@@ -358,6 +442,7 @@ pub enum Integration {
     Slack(SlackConfig),
     Pagerduty(PagerdutyConfig),
     Webhook(WebhookConfig),
+    Alertmanager(AlertmanagerConfig),
 }
 
 impl Integration {
@@ -367,6 +452,7 @@ impl Integration {
             Integration::Slack(_) => "slack",
             Integration::Pagerduty(_) => "pagerduty",
             Integration::Webhook(_) => "webhook",
+            Integration::Alertmanager(_) => "alertmanager",
         }
     }
 
@@ -376,6 +462,7 @@ impl Integration {
             Integration::Slack(c) => c.send_resolved,
             Integration::Pagerduty(c) => c.send_resolved,
             Integration::Webhook(c) => c.send_resolved,
+            Integration::Alertmanager(c) => c.send_resolved,
         }
     }
 }
@@ -441,6 +528,12 @@ impl RawReceiver {
             match c.build() {
                 Ok(e) => integrations.push(Integration::Webhook(e)),
                 Err((f, m)) => p.push((format!("webhook_configs.{i}{f}"), m)),
+            }
+        }
+        for (i, c) in self.alertmanager_configs.iter().flatten().enumerate() {
+            match c.build() {
+                Ok(e) => integrations.push(Integration::Alertmanager(e)),
+                Err((f, m)) => p.push((format!("alertmanager_configs.{i}{f}"), m)),
             }
         }
         let mut unsupported = Vec::new();
@@ -569,6 +662,12 @@ impl RawEmailConfig {
             html: self.html.clone(),
             text: self.text.clone(),
             require_tls: self.require_tls.or(g.smtp_require_tls).unwrap_or(true),
+            force_implicit_tls: self
+                .force_implicit_tls
+                .or(g.smtp_force_implicit_tls)
+                .unwrap_or(false),
+            timeout_ms: timeout_ms(&self.timeout)?,
+            template_file: self.template_file.as_ref().map(PathBuf::from),
         })
     }
 }
@@ -647,6 +746,11 @@ impl RawSlackConfig {
             username: self.username.clone(),
             title: self.title.clone(),
             text: self.text.clone(),
+            color: self.color.clone(),
+            icon_emoji: self.icon_emoji.clone(),
+            icon_url: self.icon_url.clone(),
+            timeout_ms: timeout_ms(&self.timeout)?,
+            template_file: self.template_file.as_ref().map(PathBuf::from),
         })
     }
 }
@@ -686,6 +790,24 @@ impl RawPagerdutyConfig {
                 .into_iter()
                 .map(|(k, v)| (k, v.0))
                 .collect(),
+            source: self.source.clone(),
+            class: self.class.clone(),
+            component: self.component.clone(),
+            group: self.group.clone(),
+            links: self
+                .links
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, l)| match &l.href {
+                    Some(h) if !h.is_empty() => {
+                        Ok((h.clone(), l.text.clone().unwrap_or_default()))
+                    }
+                    _ => Err(at(&format!("links.{i}"), "missing href in PagerDuty link")),
+                })
+                .collect::<Result<_, _>>()?,
+            timeout_ms: timeout_ms(&self.timeout)?,
+            template_file: self.template_file.as_ref().map(PathBuf::from),
         })
     }
 }
@@ -699,7 +821,91 @@ impl RawWebhookConfig {
             send_resolved: self.send_resolved.unwrap_or(true),
             url,
             max_alerts: self.max_alerts.unwrap_or(0),
+            timeout_ms: timeout_ms(&self.timeout)?,
+            headers: self.build_headers()?,
+            hmac_secret: SecretSource::choose(
+                self.hmac_secret.as_deref(),
+                self.hmac_secret_file.as_deref(),
+                "hmac_secret",
+            )
+            .map_err(|m| at("", m))?,
         })
+    }
+
+    fn build_headers(&self) -> Result<BTreeMap<String, SecretSource>, FieldErr> {
+        let mut out = BTreeMap::new();
+        for (k, v) in self.headers.clone().unwrap_or_default() {
+            let canon = canonical_header(&k);
+            if !WEBHOOK_HEADER_ALLOWLIST.contains(&canon.as_str()) {
+                return Err(at(
+                    "headers",
+                    format!(
+                        "header {canon:?} is not allowed (allowed: {})",
+                        WEBHOOK_HEADER_ALLOWLIST.join(", ")
+                    ),
+                ));
+            }
+            let src = SecretSource::choose(Some(&v), None, "headers")
+                .map_err(|m| at("headers", m))?
+                .ok_or_else(|| at("headers", format!("empty value for header {canon:?}")))?;
+            if out.insert(canon.clone(), src).is_some() {
+                return Err(at("headers", format!("duplicate header {canon:?}")));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl RawAlertmanagerConfig {
+    fn build(&self) -> Result<AlertmanagerConfig, FieldErr> {
+        let scheme = nonempty(&self.scheme).unwrap_or_else(|| "http".into());
+        if scheme != "http" && scheme != "https" {
+            return Err(at("scheme", format!("unsupported scheme {scheme:?}")));
+        }
+        if let Some(v) = nonempty(&self.api_version) {
+            if v != "v2" {
+                return Err(at("api_version", format!("unsupported api_version {v:?}, only v2")));
+            }
+        }
+        let prefix = nonempty(&self.path_prefix).unwrap_or_default();
+        let prefix = prefix.trim_end_matches('/');
+        let prefix = if prefix.is_empty() || prefix.starts_with('/') {
+            prefix.to_string()
+        } else {
+            format!("/{prefix}")
+        };
+        let mut urls = Vec::new();
+        for (i, sc) in self.static_configs.iter().flatten().enumerate() {
+            for t in sc.targets.iter().flatten() {
+                if t.is_empty() || t.contains('/') {
+                    return Err(at(
+                        &format!("static_configs.{i}.targets"),
+                        format!("invalid target {t:?}, want host:port"),
+                    ));
+                }
+                urls.push(format!("{scheme}://{t}{prefix}"));
+            }
+        }
+        if urls.is_empty() {
+            return Err(at("static_configs", "no Alertmanager targets configured"));
+        }
+        Ok(AlertmanagerConfig {
+            send_resolved: self.send_resolved.unwrap_or(true),
+            urls,
+            timeout_ms: timeout_ms(&self.timeout)?,
+        })
+    }
+}
+
+/// A notifier's `timeout:`, default [`DEFAULT_NOTIFY_TIMEOUT_MS`].
+fn timeout_ms(t: &Option<String>) -> Result<i64, FieldErr> {
+    match nonempty(t) {
+        None => Ok(DEFAULT_NOTIFY_TIMEOUT_MS),
+        Some(s) => match super::duration::parse_duration(&s) {
+            Ok(ms) if ms > 0 => Ok(ms),
+            Ok(_) => Err(at("timeout", "timeout must be greater than zero")),
+            Err(e) => Err(at("timeout", e.to_string())),
+        },
     }
 }
 

@@ -7,86 +7,16 @@
 use super::runner::run_query;
 use alertgate::model::MemStore;
 use alertgate::promql::{Annotations, QueryOutput, QueryValue};
+use alertgate::promqltest::expr::{calls_time_dependent, pin_at};
 use alertgate::promqltest::{check_eval, AnnotationExpect, EvalCmd, EvalQuery, ExpectedResult};
-use promql_parser::parser::{AtModifier, Expr};
+use promql_parser::parser::Expr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// How many `@`-pinned re-runs and range cross-checks were executed.
 pub static PINNED_RUNS: AtomicUsize = AtomicUsize::new(0);
 pub static RANGE_CHECKS: AtomicUsize = AtomicUsize::new(0);
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Functions whose result depends on the evaluation time; upstream skips
-/// the `@` re-runs for expressions calling them.
-const TIME_DEPENDENT: [&str; 11] = [
-    "days_in_month",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "hour",
-    "minute",
-    "month",
-    "year",
-    "predict_linear",
-    "time",
-    "timestamp",
-];
-
-fn system_time(ms: i64) -> SystemTime {
-    if ms >= 0 {
-        UNIX_EPOCH + Duration::from_millis(ms as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
-    }
-}
-
-fn calls_time_dependent(e: &Expr) -> bool {
-    match e {
-        Expr::Call(c) => {
-            TIME_DEPENDENT.contains(&c.func.name)
-                || c.args.args.iter().any(|a| calls_time_dependent(a))
-        }
-        Expr::Aggregate(a) => {
-            calls_time_dependent(&a.expr) || a.param.as_deref().is_some_and(calls_time_dependent)
-        }
-        Expr::Unary(u) => calls_time_dependent(&u.expr),
-        Expr::Binary(b) => calls_time_dependent(&b.lhs) || calls_time_dependent(&b.rhs),
-        Expr::Paren(p) => calls_time_dependent(&p.expr),
-        Expr::Subquery(s) => calls_time_dependent(&s.expr),
-        _ => false,
-    }
-}
-
-/// Gives every selector and subquery without `@` an `@ at`; a subquery's
-/// inside is left alone (it is pinned through the subquery).
-fn pin(e: &mut Expr, at: SystemTime) {
-    match e {
-        Expr::VectorSelector(vs) => {
-            vs.at.get_or_insert(AtModifier::At(at));
-        }
-        Expr::MatrixSelector(ms) => {
-            ms.vs.at.get_or_insert(AtModifier::At(at));
-        }
-        Expr::Subquery(s) => {
-            s.at.get_or_insert(AtModifier::At(at));
-        }
-        Expr::Call(c) => c.args.args.iter_mut().for_each(|a| pin(a, at)),
-        Expr::Aggregate(a) => {
-            pin(&mut a.expr, at);
-            if let Some(p) = a.param.as_deref_mut() {
-                pin(p, at);
-            }
-        }
-        Expr::Unary(u) => pin(&mut u.expr, at),
-        Expr::Binary(b) => {
-            pin(&mut b.lhs, at);
-            pin(&mut b.rhs, at);
-        }
-        Expr::Paren(p) => pin(&mut p.expr, at),
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
-    }
-}
+use std::time::Duration;
 
 /// Runs the extra checks for an instant eval that passed; `Err` is the reason.
 pub fn check_extra(
@@ -103,7 +33,7 @@ pub fn check_extra(
         return Ok(());
     }
     let mut pinned = expr.clone();
-    pin(&mut pinned, system_time(t));
+    pin_at(&mut pinned, t);
     let times: Vec<i64> = if t == 0 {
         vec![-1000, 0, 1000]
     } else {

@@ -4,10 +4,9 @@ use alertgate::model::{
     Labels, MatchOp as ModelOp, Matcher as ModelMatcher, MemStore, METRIC_NAME,
 };
 use alertgate::promql::{parse, Engine, EvalError, QueryOutput};
+use alertgate::promqltest::expr::selects_any;
 use alertgate::promqltest::{check_eval, load_into, parse_script, Command, EvalCmd, EvalQuery};
-use promql_parser::label::MatchOp;
-use promql_parser::parser::{Expr, VectorSelector};
-use promql_parser::util::{walk_expr, ExprVisitor};
+use promql_parser::parser::Expr;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -270,9 +269,9 @@ fn run_eval(
     if e.expects_histograms() {
         return Outcome::Skip("native histograms: expects histogram values".into());
     }
-    if let Some(name) = selects_histograms(&expr, histogram_series) {
+    if let Some(series) = selects_any(&expr, histogram_series) {
         return Outcome::Skip(format!(
-            "native histograms: selects histogram series {name}"
+            "native histograms: selects histogram series {series}"
         ));
     }
     if let Some(le) = load_error {
@@ -306,73 +305,4 @@ fn run_eval(
 
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// If a selector of `expr` can match a series holding native histograms,
-/// returns that series (printed).
-fn selects_histograms(expr: &Expr, histogram_series: &[Labels]) -> Option<String> {
-    if histogram_series.is_empty() {
-        return None;
-    }
-    struct V<'a> {
-        hist: &'a [Labels],
-        found: Option<String>,
-    }
-    impl ExprVisitor for V<'_> {
-        type Error = ();
-        fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
-            let vs = match e {
-                Expr::VectorSelector(vs) => vs,
-                Expr::MatrixSelector(m) => &m.vs,
-                _ => return Ok(true),
-            };
-            for alt in selector_alternatives(vs) {
-                if let Some(l) = self.hist.iter().find(|l| alt.iter().all(|m| m.matches(l))) {
-                    self.found = Some(l.to_string());
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-    }
-    let mut v = V {
-        hist: histogram_series,
-        found: None,
-    };
-    let _ = walk_expr(&mut v, expr);
-    v.found
-}
-
-/// The selector's matchers as model matchers: one list per `or` alternative.
-fn selector_alternatives(vs: &VectorSelector) -> Vec<Vec<ModelMatcher>> {
-    let convert = |ms: &[promql_parser::label::Matcher]| -> Vec<ModelMatcher> {
-        let mut out: Vec<ModelMatcher> = ms
-            .iter()
-            .filter_map(|m| {
-                let op = match m.op {
-                    MatchOp::Equal => ModelOp::Equal,
-                    MatchOp::NotEqual => ModelOp::NotEqual,
-                    MatchOp::Re(_) => ModelOp::Regex,
-                    MatchOp::NotRe(_) => ModelOp::NotRegex,
-                };
-                ModelMatcher::new(m.name.clone(), op, m.value.clone()).ok()
-            })
-            .collect();
-        if let Some(n) = &vs.name {
-            if !out.iter().any(|m| m.name == METRIC_NAME) {
-                out.push(ModelMatcher::equal(METRIC_NAME, n.clone()));
-            }
-        }
-        out
-    };
-    let mut alts = Vec::new();
-    // With `or` alternatives the plain list is usually empty and must not
-    // count as "match everything".
-    if vs.matchers.or_matchers.is_empty() || !vs.matchers.matchers.is_empty() {
-        alts.push(convert(&vs.matchers.matchers));
-    }
-    for or in &vs.matchers.or_matchers {
-        alts.push(convert(or));
-    }
-    alts
 }

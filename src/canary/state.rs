@@ -1,0 +1,211 @@
+//! A tenant's rollout state (`operate_state.json`) and its pure
+//! transitions: applying a decision and flipping the kill switch. A
+//! transition that changes nothing says so (`changed == false`) and the
+//! store then leaves the file alone, byte for byte.
+
+use super::decide::Decision;
+use super::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperateState {
+    pub tenant: String,
+    /// Current rollout step (percent of traffic in runbook 001).
+    pub step: u32,
+    #[serde(default)]
+    pub kill_switch: KillSwitch,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decision: Option<AppliedDecision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+    /// Keys written by other tools are kept as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KillSwitch {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<String>,
+}
+
+/// The decision a rollout last applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppliedDecision {
+    pub decision: Verdict,
+    pub decided_at: String,
+    pub trace_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    /// `rollout`, `kill_switch_on` or `kill_switch_off`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Verdict>,
+    pub from_step: u32,
+    pub to_step: u32,
+    pub kill_switch: bool,
+    pub trace_id: String,
+    pub reason: String,
+}
+
+impl OperateState {
+    /// A tenant that has never been rolled out: first step, switch off.
+    pub fn initial(tenant: &str, steps: &[u32]) -> OperateState {
+        OperateState {
+            tenant: tenant.to_string(),
+            step: steps.first().copied().unwrap_or(0),
+            kill_switch: KillSwitch::default(),
+            last_decision: None,
+            updated_at: None,
+            history: Vec::new(),
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
+/// The result of a transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub state: OperateState,
+    pub changed: bool,
+    pub from_step: u32,
+    pub to_step: u32,
+    pub kill_before: bool,
+    pub kill_after: bool,
+}
+
+fn unchanged(s: &OperateState) -> Transition {
+    Transition {
+        state: s.clone(),
+        changed: false,
+        from_step: s.step,
+        to_step: s.step,
+        kill_before: s.kill_switch.active,
+        kill_after: s.kill_switch.active,
+    }
+}
+
+/// Applies `d` to `s` (runbook 001, "Rollout & Idempotenz"): GO sets the
+/// step and turns the kill switch off, BACKOUT turns it on and drops to the
+/// first step, HOLD changes nothing. A repeat is `changed == false`. A GO
+/// decided at another step than the current one is refused: the state
+/// moved since, and applying it could roll back a newer rollout.
+pub fn apply_decision(
+    s: &OperateState,
+    d: &Decision,
+    steps: &[u32],
+    now: &str,
+    trace_id: &str,
+    file: Option<String>,
+) -> Result<Transition, String> {
+    let (to_step, kill_after) = match d.decision {
+        Verdict::Hold => return Ok(unchanged(s)),
+        Verdict::Go(t) => {
+            if !steps.contains(&t) {
+                return Err(format!(
+                    "decision {} names step {t}, which is not one of the configured steps {steps:?}",
+                    d.decision
+                ));
+            }
+            if s.step != t && s.step != d.current_step {
+                return Err(format!(
+                    "decision {} was made at step {} but the state is at step {}; decide again",
+                    d.decision, d.current_step, s.step
+                ));
+            }
+            (t, false)
+        }
+        Verdict::Backout => (steps.first().copied().unwrap_or(0), true),
+    };
+    if s.step == to_step && s.kill_switch.active == kill_after {
+        return Ok(unchanged(s));
+    }
+    let reason = d.reasons.join("; ");
+    let mut n = s.clone();
+    n.step = to_step;
+    if n.kill_switch.active != kill_after {
+        n.kill_switch = KillSwitch {
+            active: kill_after,
+            reason: Some(format!("{}: {reason}", d.decision)),
+            trace_id: Some(trace_id.to_string()),
+            changed_at: Some(now.to_string()),
+        };
+    }
+    n.last_decision = Some(AppliedDecision {
+        decision: d.decision,
+        decided_at: d.decided_at.clone(),
+        trace_id: d.trace_id.clone(),
+        file,
+    });
+    n.updated_at = Some(now.to_string());
+    n.history.push(HistoryEntry {
+        at: now.to_string(),
+        action: "rollout".into(),
+        decision: Some(d.decision),
+        from_step: s.step,
+        to_step,
+        kill_switch: kill_after,
+        trace_id: trace_id.to_string(),
+        reason,
+    });
+    Ok(Transition {
+        state: n,
+        changed: true,
+        from_step: s.step,
+        to_step,
+        kill_before: s.kill_switch.active,
+        kill_after,
+    })
+}
+
+/// Turns the kill switch on or off; the step stays. Already in that
+/// position: `changed == false`, the reason of the first call is kept.
+pub fn set_kill_switch(
+    s: &OperateState,
+    on: bool,
+    reason: &str,
+    trace_id: &str,
+    now: &str,
+) -> Transition {
+    if s.kill_switch.active == on {
+        return unchanged(s);
+    }
+    let mut n = s.clone();
+    n.kill_switch = KillSwitch {
+        active: on,
+        reason: Some(reason.to_string()),
+        trace_id: Some(trace_id.to_string()),
+        changed_at: Some(now.to_string()),
+    };
+    n.updated_at = Some(now.to_string());
+    n.history.push(HistoryEntry {
+        at: now.to_string(),
+        action: if on { "kill_switch_on" } else { "kill_switch_off" }.into(),
+        decision: None,
+        from_step: s.step,
+        to_step: s.step,
+        kill_switch: on,
+        trace_id: trace_id.to_string(),
+        reason: reason.to_string(),
+    });
+    Transition {
+        state: n,
+        changed: true,
+        from_step: s.step,
+        to_step: s.step,
+        kill_before: !on,
+        kill_after: on,
+    }
+}
