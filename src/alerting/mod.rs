@@ -3,7 +3,9 @@
 
 pub mod serde_util;
 pub mod state;
+pub mod store;
 
 pub use state::{
     step, Alert, AlertSpec, AlertState, Candidate, LimitExceeded, RuleState, Transition,
 };
+pub use store::{GroupRecord, RuleRecord, StateFile, StateStore, StoreError};

@@ -52,6 +52,21 @@ pub struct Alert {
     pub keep_firing_since: Option<i64>,
 }
 
+impl Alert {
+    /// The labels sent to Alertmanager: the alert's labels plus the
+    /// external labels it does not already have (Prometheus's notifier adds
+    /// them the same way; rule and series labels win).
+    pub fn labels_with_external(&self, external: &Labels) -> Labels {
+        let mut out = self.labels.clone();
+        for l in external {
+            if !out.contains(&l.name) {
+                out.set(l.name.clone(), l.value.clone());
+            }
+        }
+        out
+    }
+}
+
 /// The active alerts of one rule, keyed by their labels.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleState {
@@ -397,6 +412,17 @@ mod tests {
         let err = step(&mut s, vec![cand("a", 1.0), cand("b", 1.0)], M, &sp).unwrap_err();
         assert_eq!(err.to_string(), "exceeded limit of 1 with 2 alerts");
         assert!(s.alerts.is_empty());
+    }
+
+    #[test]
+    fn external_labels_never_override_alert_labels() {
+        let mut s = RuleState::default();
+        step(&mut s, vec![cand("a", 1.0)], 0, &spec(0, 0)).unwrap();
+        let ext = Labels::from_pairs([("instance", "ext"), ("cluster", "eu")]);
+        let l = only(&s).labels_with_external(&ext);
+        assert_eq!(l.get("instance"), Some("a"));
+        assert_eq!(l.get("cluster"), Some("eu"));
+        assert_eq!(l.get("alertname"), Some("A"));
     }
 
     #[test]

@@ -363,3 +363,172 @@ fn alert(inp: &DecideInput, c: &Check, k: &KpiSpec, d: Verdict) -> Alert {
 pub fn needs_kpi_json(s: &Source) -> bool {
     matches!(s, Source::Field(_) | Source::Ratio { .. })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canary::config::{default_config, parse_str};
+    use std::path::Path;
+
+    /// Decides the built-in runbook-001 gate over a KPI JSON object.
+    fn run(cfg: &CanaryConfig, kpis: serde_json::Value, state: &OperateState) -> Decision {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = cfg.paths.for_tenant("acme", "2025-03-04");
+        paths.kpi = dir.path().join("kpi.json");
+        std::fs::write(&paths.kpi, kpis.to_string()).unwrap();
+        let measured = crate::canary::kpi::measure(cfg, &paths, None, 0).unwrap();
+        decide(&DecideInput {
+            cfg,
+            tenant: "acme",
+            date: "2025-03-04",
+            measured: &measured,
+            state,
+            now_ms: 1_741_073_400_000,
+            trace_id: "t-1",
+        })
+    }
+
+    fn kpis(error_rate: f64, bounces: f64, sent: f64, dlq: f64, retry: f64) -> serde_json::Value {
+        serde_json::json!({
+            "error_rate": error_rate, "hard_bounces": bounces, "notices_sent": sent,
+            "dlq_depth": dlq, "retry_depth": retry
+        })
+    }
+
+    fn at(step: u32) -> OperateState {
+        let mut s = OperateState::initial("acme", &[10, 25, 50, 100]);
+        s.step = step;
+        s
+    }
+
+    fn rb001() -> CanaryConfig {
+        default_config(Path::new("/"))
+    }
+
+    #[test]
+    fn go_walks_the_steps_and_stays_at_the_last() {
+        let c = rb001();
+        let clean = kpis(0.004, 3.0, 250.0, 0.0, 12.0);
+        for (from, want) in [(10, 25), (25, 50), (50, 100), (100, 100)] {
+            let d = run(&c, clean.clone(), &at(from));
+            assert_eq!(d.decision, Verdict::Go(want), "{:?}", d.reasons);
+            assert_eq!((d.current_step, d.target_step), (from, want));
+        }
+        let d = run(&c, clean, &at(100));
+        assert!(d.reasons.iter().any(|r| r == "already at the last step 100"));
+        assert!(d.alerts.is_empty());
+    }
+
+    #[test]
+    fn runbook_001_thresholds_hold_at_the_edge_and_hold_beyond() {
+        let c = rb001();
+        // Each limit exactly: GO (all are "<=").
+        let edge = kpis(0.02, 5.0, 100.0, 10.0, 50.0);
+        assert_eq!(run(&c, edge, &at(10)).decision, Verdict::Go(25));
+        // Just beyond each one, alone: HOLD with that reason.
+        for (k, want) in [
+            (kpis(0.021, 5.0, 100.0, 10.0, 50.0), "error_rate 0.021 breaches <= 0.02"),
+            (kpis(0.02, 6.0, 100.0, 10.0, 50.0), "hard_bounce_rate 0.06 breaches <= 0.05"),
+            (kpis(0.02, 5.0, 100.0, 11.0, 50.0), "dlq_depth 11 breaches <= 10"),
+            (kpis(0.02, 5.0, 100.0, 10.0, 51.0), "retry_depth 51 breaches <= 50"),
+        ] {
+            let d = run(&c, k, &at(25));
+            assert_eq!(d.decision, Verdict::Hold);
+            assert_eq!(d.target_step, 25);
+            assert_eq!(d.reasons, vec![want.to_string()]);
+            assert_eq!(d.alerts.len(), 1);
+            assert_eq!(d.alerts[0].severity, Severity::Critical);
+        }
+    }
+
+    #[test]
+    fn every_reason_is_listed() {
+        let d = run(&rb001(), kpis(0.03, 7.0, 100.0, 12.0, 60.0), &at(25));
+        assert_eq!(d.decision, Verdict::Hold);
+        assert_eq!(d.reasons.len(), 4, "{:?}", d.reasons);
+        let a = &d.alerts[0];
+        assert_eq!(
+            (a.tenant_id.as_str(), a.trace_id.as_str(), a.metric.as_str(), a.threshold, a.value),
+            ("acme", "t-1", "error_rate", 0.02, Some(0.03))
+        );
+        assert_eq!(a.text, "[acme] error_rate 0.03 (breach, pass <= 0.02): HOLD");
+    }
+
+    #[test]
+    fn severe_factor_turns_hold_into_backout() {
+        let c = rb001();
+        // factor 2: error rate > 4 % is severe; exactly 4 % is a plain breach.
+        let d = run(&c, kpis(0.04, 0.0, 100.0, 0.0, 0.0), &at(50));
+        assert_eq!(d.decision, Verdict::Hold);
+        let d = run(&c, kpis(0.0401, 0.0, 100.0, 0.0, 0.0), &at(50));
+        assert_eq!(d.decision, Verdict::Backout);
+        assert_eq!(d.target_step, 10);
+        assert_eq!(d.checks[0].status, CheckStatus::Severe);
+        assert_eq!(d.checks[0].severe.as_deref(), Some("> 0.04"));
+        assert!(d.reasons[0].starts_with("error_rate 0.0401 is a severe breach"));
+        // DLQ 21 > 2 x 10 as well.
+        let d = run(&c, kpis(0.0, 0.0, 100.0, 21.0, 0.0), &at(50));
+        assert_eq!(d.decision, Verdict::Backout);
+    }
+
+    #[test]
+    fn minimum_volume_holds_and_a_missing_value_is_no_data() {
+        let c = rb001();
+        assert_eq!(run(&c, kpis(0.0, 0.0, 3.0, 0.0, 0.0), &at(10)).decision, Verdict::Go(25));
+        let d = run(&c, kpis(0.0, 0.0, 2.0, 0.0, 0.0), &at(10));
+        assert_eq!(d.decision, Verdict::Hold);
+        assert_eq!(d.reasons, vec!["volume 2 (field notices_sent) below minimum 3"]);
+        // No sends at all: the bounce ratio has no data either.
+        let d = run(&c, kpis(0.0, 0.0, 0.0, 0.0, 0.0), &at(10));
+        assert_eq!(d.decision, Verdict::Hold);
+        assert!(d.reasons.contains(&"hard_bounce_rate: no data (notices_sent is 0)".to_string()));
+        let d = run(&c, serde_json::json!({"error_rate": 0.0, "notices_sent": 10, "hard_bounces": 0, "dlq_depth": 0}), &at(10));
+        assert_eq!(d.decision, Verdict::Hold);
+        assert!(d.reasons[0].starts_with("retry_depth: no data (retry_depth missing in"), "{:?}", d.reasons);
+    }
+
+    #[test]
+    fn a_severe_breach_backs_out_even_at_low_volume() {
+        let d = run(&rb001(), kpis(0.5, 0.0, 2.0, 0.0, 0.0), &at(25));
+        assert_eq!(d.decision, Verdict::Backout);
+    }
+
+    #[test]
+    fn env_override_changes_the_outcome() {
+        let mut c = rb001();
+        let k = kpis(0.025, 0.0, 100.0, 0.0, 0.0);
+        assert_eq!(run(&c, k.clone(), &at(10)).decision, Verdict::Hold);
+        c.apply_env(&[("CANARY_THRESHOLD_ERROR_RATE".to_string(), "3%".to_string())].into())
+            .unwrap();
+        let d = run(&c, k, &at(10));
+        assert_eq!(d.decision, Verdict::Go(25));
+        assert_eq!(d.checks[0].threshold_from, "CANARY_THRESHOLD_ERROR_RATE");
+        assert_eq!(d.checks[0].pass, "<= 0.03");
+        // The severe limit follows the override (2 x 3 %).
+        assert_eq!(d.checks[0].severe.as_deref(), Some("> 0.06"));
+    }
+
+    #[test]
+    fn go_with_kill_switch_on_says_the_rollout_turns_it_off() {
+        let mut s = at(10);
+        s.kill_switch.active = true;
+        s.kill_switch.reason = Some("BACKOUT: error_rate".into());
+        let d = run(&rb001(), kpis(0.0, 0.0, 100.0, 0.0, 0.0), &s);
+        assert_eq!(d.decision, Verdict::Go(25));
+        assert!(d.kill_switch);
+        assert!(d.reasons.last().unwrap().starts_with("kill switch is on (BACKOUT: error_rate)"));
+    }
+
+    #[test]
+    fn zero_threshold_breach_is_hold_not_backout() {
+        // Runbook 000: any DLQ message blocks the upgrade (HOLD).
+        let c = parse_str(
+            "kpis:\n  - name: dlq_depth\n    field: dlq_depth\n    pass: \"<= 0\"\n",
+            "g.yml",
+            Path::new("/"),
+        )
+        .unwrap();
+        let d = run(&c, serde_json::json!({"dlq_depth": 500}), &at(10));
+        assert_eq!(d.decision, Verdict::Hold);
+    }
+}

@@ -15,3 +15,10 @@ pub fn bad_input(err: &anyhow::Error) -> u8 {
     eprintln!("alertgate: error: {msg}");
     BAD_INPUT
 }
+
+/// `canary decide`: a severe breach, back out (runbook 001).
+pub const BACKOUT: u8 = 3;
+
+/// `run` (service and `--once`): a config or runtime error (runbook 003);
+/// a clean or idle run, and a stop by SIGTERM, exit [`OK`].
+pub const RUN_ERROR: u8 = 1;

@@ -8,6 +8,7 @@ pub mod lint;
 pub mod query;
 pub mod remote;
 pub mod routes;
+pub mod run;
 pub mod silence;
 pub mod test;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Canary(canary::CanaryArgs),
     /// Find broken rules and configs before they page.
     Lint(lint::LintArgs),
+    /// Run the service: evaluate rules, scrape, route and serve the HTTP API (--once: one round).
+    Run(run::RunArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -48,5 +51,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Silence(a) => silence::run(a),
         Command::Canary(a) => canary::run(a),
         Command::Lint(a) => lint::run(a),
+        Command::Run(a) => run::run(a),
     }
 }

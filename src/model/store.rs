@@ -138,6 +138,17 @@ impl MemStore {
         ids.into_iter().map(|id| &self.series[id]).collect()
     }
 
+    /// Drops every sample older than `t` (ms), keeping the series and their
+    /// index: a long-running service keeps only the window its rules read.
+    pub fn drop_before(&mut self, t: i64) {
+        for s in &mut self.series {
+            let keep_from = s.samples.partition_point(|x| x.t < t);
+            if keep_from > 0 {
+                s.samples.drain(..keep_from);
+            }
+        }
+    }
+
     /// Label names present in the store, sorted.
     pub fn label_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.postings.keys().map(|(n, _)| n.clone()).collect();

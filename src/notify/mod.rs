@@ -17,6 +17,7 @@ pub mod http;
 pub mod notifier;
 pub mod pagerduty;
 pub mod pipeline;
+pub mod severity;
 pub mod slack;
 pub mod template;
 pub mod webhook;

@@ -17,7 +17,7 @@ use promql_parser::parser::token::{
 };
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use super::fxhash::FxHashMap as HashMap;
 
 /// `by (...)` / `without (...)` of an aggregation, names sorted.
 pub(crate) struct Grouping {
@@ -158,7 +158,7 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 }
 
 fn simple<'a>(op: u16, input: &[ESample<'_>], grouping: &Grouping, q: f64, t: i64) -> Result<Vec<ESample<'a>>, EvalError> {
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::default();
     let mut groups: Vec<Group> = Vec::new();
     let mut key = String::new();
     for s in input {
@@ -294,7 +294,7 @@ fn count_values<'a>(
         names.dedup();
         Grouping { without: false, names }
     };
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::default();
     let mut out: Vec<ESample<'a>> = Vec::new();
     let mut key = String::new();
     for s in input {

@@ -10,7 +10,7 @@ use super::value::EvalError;
 use super::xxhash::xxh64;
 use crate::model::Labels;
 use promql_parser::parser::token::{T_BOTTOMK, T_LIMITK, T_LIMIT_RATIO, T_TOPK};
-use std::collections::HashMap;
+use super::fxhash::FxHashMap as HashMap;
 
 /// Largest float that converts to an int64 without overflow (Prometheus's `maxInt64`).
 const MAX_INT64: f64 = 9_223_372_036_854_774_784.0;
@@ -153,7 +153,7 @@ pub(crate) fn eval_k<'a>(
         k = ki as usize;
     }
 
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::default();
     let mut heaps: Vec<Vec<ESample<'a>>> = Vec::new();
     let mut key = String::new();
     for s in input {

@@ -14,7 +14,7 @@ use promql_parser::parser::token::{
 };
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use super::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// How the two sides of a vector-vector operation are matched.
 struct Matching {
@@ -280,7 +280,7 @@ fn vector_binop<'a>(
     let swapped = m.card == Card::OneToMany;
     let (lhs, rhs) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
 
-    let mut right: HashMap<String, usize> = HashMap::with_capacity(rhs.len());
+    let mut right: HashMap<String, usize> = HashMap::with_capacity_and_hasher(rhs.len(), Default::default());
     for (i, rs) in rhs.iter().enumerate() {
         let sig = signature(&rs.labels, m);
         if let Some(&dup) = right.get(&sig) {
@@ -298,8 +298,8 @@ fn vector_binop<'a>(
     // Right-hand samples already matched (one-to-one), or (right sample,
     // result label hash) pairs already produced (many-to-one); Prometheus
     // also compares result hashes here.
-    let mut matched_one: HashSet<usize> = HashSet::new();
-    let mut matched_many: HashSet<(usize, u64)> = HashSet::new();
+    let mut matched_one: HashSet<usize> = HashSet::default();
+    let mut matched_many: HashSet<(usize, u64)> = HashSet::default();
     let mut out = Vec::new();
     let mut sig = String::new();
     for ls in &lhs {

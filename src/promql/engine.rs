@@ -16,7 +16,7 @@ use promql_parser::parser::token::{T_LIMITK, T_LIMIT_RATIO};
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, SubqueryExpr, VectorSelector};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use super::fxhash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 #[derive(Debug, Clone)]
@@ -225,7 +225,7 @@ fn finish_vector(v: Vec<ESample<'_>>) -> Result<Vec<(Labels, f64)>, EvalError> {
         .map(|s| (if s.drop_name { s.labels.without_metric_name() } else { s.labels.into_owned() }, s.v))
         .collect();
     if out.len() > 1 {
-        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        let mut seen = super::fxhash::FxHashSet::with_capacity_and_hasher(out.len(), Default::default());
         for (l, _) in &out {
             if !seen.insert(l) {
                 return Err(EvalError::Execution(DUPLICATE_LABELSET.into()));
@@ -270,7 +270,7 @@ pub(crate) struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     pub(crate) fn new(store: &'a MemStore, opts: &'a EngineOptions, start: i64, end: i64) -> Self {
-        Evaluator { store, opts, start, end, annotations: Annotations::default(), selections: HashMap::new() }
+        Evaluator { store, opts, start, end, annotations: Annotations::default(), selections: HashMap::default() }
     }
 
     /// Evaluates `expr` at time `t`.

@@ -7,6 +7,7 @@ mod aggregate_k;
 mod binary;
 pub mod engine;
 pub mod functions;
+mod fxhash;
 mod gofmt;
 mod ivalue;
 mod selector;

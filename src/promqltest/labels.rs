@@ -115,7 +115,7 @@ pub fn parse_label_set(input: &str) -> Result<(Labels, &str), NotationError> {
         rest = &rest[n..];
         // `name {a="b"}` is a label set, `name {{...}}` is a histogram value.
         let after = rest.trim_start();
-        if !(after.starts_with('{') && !after.starts_with("{{")) {
+        if !after.starts_with('{') || after.starts_with("{{") {
             return Ok((labels, rest));
         }
         rest = after;

@@ -82,15 +82,95 @@ const FAMILY_SUFFIXES: &[&str] = &[
 /// Parses a whole file. Returns the samples in file order, or the first
 /// malformed line.
 pub fn parse(src: &str, format: Format) -> Result<Vec<ParsedSample>, LineError> {
-    let mut p = Parser {
-        format,
-        samples: Vec::new(),
-        types: HashMap::new(),
-        helps: HashSet::new(),
-        units: HashSet::new(),
-        seen_names: HashSet::new(),
-        current_type: MetricType::Unknown,
-    };
+    let mut p = Parser::new(format);
+    for_each_line(src, format, |line, n| {
+        if let Some(mut sample) = p.line(line).map_err(|msg| LineError { line: n, msg })? {
+            sample.line = n;
+            p.samples.push(sample);
+        }
+        Ok(())
+    })?;
+    Ok(p.samples)
+}
+
+/// One series of a file and its samples, in line order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedSeries {
+    pub labels: Labels,
+    /// `(explicit timestamp in ms, value, 1-based line)`.
+    pub samples: Vec<(Option<Timestamp>, f64, usize)>,
+}
+
+/// Like [`parse`], grouped by series (in order of first appearance), with
+/// the same errors. A snapshot with history repeats every label set once per
+/// sample; building it once per series is what keeps loading a large file
+/// fast and small. A line whose series text is byte-for-byte the previous
+/// line's (the usual layout) skips label parsing altogether.
+pub fn parse_series(src: &str, format: Format) -> Result<Vec<ParsedSeries>, LineError> {
+    let mut p = Parser::new(format);
+    let mut series: Vec<ParsedSeries> = Vec::new();
+    // Label-set hash -> indices into `series` (collisions compared in full).
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    // Series text (`name{labels}`) of the previous sample line and its index.
+    let mut last: Option<(&str, usize)> = None;
+    for_each_line(src, format, |line, n| {
+        let err = |msg: String| LineError { line: n, msg };
+        let body = match format {
+            Format::Text => line.trim_start_matches([' ', '\t']),
+            Format::OpenMetrics => line,
+        };
+        if let Some((raw, idx)) = last {
+            if let Some(rest) = body.strip_prefix(raw) {
+                // A blank must follow, and no `{` after it: `foo {a="b"} 1`
+                // is another series than `foo 1`.
+                let after = rest.trim_start_matches([' ', '\t']);
+                if rest.len() != after.len() && !after.starts_with('{') {
+                    let mut cur = Cursor::new(rest);
+                    let name = series[idx].labels.metric_name().unwrap_or_default();
+                    let (v, t) = p.value_and_time(&mut cur, name).map_err(err)?;
+                    series[idx].samples.push((t, v, n));
+                    return Ok(());
+                }
+            }
+        }
+        if body.trim().is_empty() || body.starts_with('#') {
+            // Metadata can change the type, and with it how `le` reads.
+            last = None;
+            p.line(line).map_err(err)?;
+            return Ok(());
+        }
+        let (sample, raw_len) = p.sample_raw(body).map_err(err)?;
+        let hash = sample.labels.hash64();
+        let slot = index.entry(hash).or_default();
+        let idx = match slot
+            .iter()
+            .copied()
+            .find(|&i| series[i].labels == sample.labels)
+        {
+            Some(i) => i,
+            None => {
+                slot.push(series.len());
+                series.push(ParsedSeries {
+                    labels: sample.labels,
+                    samples: Vec::new(),
+                });
+                series.len() - 1
+            }
+        };
+        series[idx].samples.push((sample.t, sample.v, n));
+        last = Some((&body[..raw_len], idx));
+        Ok(())
+    })?;
+    Ok(series)
+}
+
+/// Calls `f` with every line (without `\r`) and its 1-based number, and
+/// enforces the `# EOF` rules of OpenMetrics.
+fn for_each_line<'a>(
+    src: &'a str,
+    format: Format,
+    mut f: impl FnMut(&'a str, usize) -> Result<(), LineError>,
+) -> Result<(), LineError> {
     let mut eof_line = None;
     let mut lines: Vec<&str> = src.split('\n').collect();
     // A final newline does not start another line.
@@ -112,10 +192,7 @@ pub fn parse(src: &str, format: Format) -> Result<Vec<ParsedSample>, LineError> 
             eof_line = Some(n);
             continue;
         }
-        if let Some(mut sample) = p.line(line).map_err(|msg| LineError { line: n, msg })? {
-            sample.line = n;
-            p.samples.push(sample);
-        }
+        f(line, n)?;
     }
     if format == Format::OpenMetrics && eof_line.is_none() {
         return Err(LineError {
@@ -123,7 +200,7 @@ pub fn parse(src: &str, format: Format) -> Result<Vec<ParsedSample>, LineError> 
             msg: "data does not end with # EOF".into(),
         });
     }
-    Ok(p.samples)
+    Ok(())
 }
 
 struct Parser {
@@ -140,6 +217,18 @@ struct Parser {
 }
 
 impl Parser {
+    fn new(format: Format) -> Self {
+        Parser {
+            format,
+            samples: Vec::new(),
+            types: HashMap::new(),
+            helps: HashSet::new(),
+            units: HashSet::new(),
+            seen_names: HashSet::new(),
+            current_type: MetricType::Unknown,
+        }
+    }
+
     /// One line; a sample line gives a sample.
     fn line(&mut self, line: &str) -> Result<Option<ParsedSample>, String> {
         if line.trim().is_empty() {
@@ -235,6 +324,12 @@ impl Parser {
 
     /// `name{labels} value [timestamp] [# exemplar]`.
     fn sample(&mut self, line: &str) -> Result<ParsedSample, String> {
+        self.sample_raw(line).map(|(s, _)| s)
+    }
+
+    /// Like [`Parser::sample`], also giving the byte length of the series
+    /// text (`name{labels}`) at the start of `line`.
+    fn sample_raw(&mut self, line: &str) -> Result<(ParsedSample, usize), String> {
         let mut cur = Cursor::new(line);
         let mut name: Option<String> = None;
         if cur.peek() != Some('{') {
@@ -253,7 +348,34 @@ impl Parser {
             cur.bump();
             self.labels(&mut cur, &mut name, &mut pairs)?;
         }
+        let raw_len = cur.i;
         let name = name.ok_or("metric name not set")?;
+        let (v, t) = self.value_and_time(&mut cur, &name)?;
+
+        let mut labels = Labels::new();
+        for (n, v) in pairs {
+            let v = self.normalize_label_value(&n, v);
+            labels.set(n, v);
+        }
+        labels.set(METRIC_NAME, name.clone());
+        self.seen_names.insert(name);
+        Ok((
+            ParsedSample {
+                labels,
+                t,
+                v,
+                line: 0,
+            },
+            raw_len,
+        ))
+    }
+
+    /// What follows the series text: ` value [timestamp] [# exemplar]`.
+    fn value_and_time(
+        &self,
+        cur: &mut Cursor<'_>,
+        name: &str,
+    ) -> Result<(f64, Option<Timestamp>), String> {
         if !cur.skip_ws() {
             return Err(match cur.peek() {
                 None => format!("missing value for {name:?}"),
@@ -277,20 +399,7 @@ impl Parser {
             Some('#') => {}
             Some(_) => return Err(format!("unexpected text {:?} after the sample", cur.rest())),
         }
-
-        let mut labels = Labels::new();
-        for (n, v) in pairs {
-            let v = self.normalize_label_value(&n, v);
-            labels.set(n, v);
-        }
-        labels.set(METRIC_NAME, name.clone());
-        self.seen_names.insert(name);
-        Ok(ParsedSample {
-            labels,
-            t,
-            v,
-            line: 0,
-        })
+        Ok((v, t))
     }
 
     /// The inside of `{...}` after the `{`.

@@ -62,8 +62,17 @@ pub fn load_into(
         let at = spec.at.unwrap_or(default_at);
         for file in files_of(&spec.path)? {
             let content = std::fs::read_to_string(&file).map_err(|e| io_err(&file, &e))?;
-            for (labels, t, v) in parse_file(&file, &content, at, extra_labels)? {
-                store.insert(&labels, t, v);
+            if detect_format(&file, &content) == SnapshotFormat::Json {
+                for (labels, t, v) in parse_file(&file, &content, at, extra_labels)? {
+                    store.insert(&labels, t, v);
+                }
+                continue;
+            }
+            // Grouped by series: one label set per series, not per sample.
+            for s in parse_exposition_file(&file, &content, at, extra_labels)? {
+                for (t, v, _) in s.samples {
+                    store.insert(&s.labels, t, v);
+                }
             }
         }
     }
@@ -79,73 +88,164 @@ pub fn parse_file(
     at: Timestamp,
     extra_labels: &Labels,
 ) -> Result<Vec<(Labels, Timestamp, f64)>, SnapshotError> {
+    if detect_format(path, content) != SnapshotFormat::Json {
+        let mut rows: Vec<(usize, Labels, Timestamp, f64)> = Vec::new();
+        for s in parse_exposition_file(path, content, at, extra_labels)? {
+            for (t, v, line) in s.samples {
+                rows.push((line, s.labels.clone(), t, v));
+            }
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        return Ok(rows.into_iter().map(|(_, l, t, v)| (l, t, v)).collect());
+    }
     let shown = path.display().to_string();
-    // (labels, t, v, line)
-    let raw: Vec<(Labels, Option<Timestamp>, f64, Option<usize>)> =
-        match detect_format(path, content) {
-            SnapshotFormat::Json => json::parse(content)
-                .map_err(|e| match e {
-                    JsonError::Syntax { line, col, msg } => SnapshotError::Syntax {
-                        path: shown.clone(),
-                        line,
-                        msg: format!("column {col}: invalid JSON: {msg}"),
-                    },
-                    JsonError::Shape(msg) => SnapshotError::Invalid {
-                        path: shown.clone(),
-                        msg,
-                    },
-                })?
-                .into_iter()
-                .map(|s| (s.labels, s.t, s.v, None))
-                .collect(),
-            f => {
-                let format = if f == SnapshotFormat::OpenMetrics {
-                    Format::OpenMetrics
-                } else {
-                    Format::Text
-                };
-                exposition::parse(content, format)
-                    .map_err(|e| SnapshotError::Syntax {
-                        path: shown.clone(),
-                        line: e.line,
-                        msg: e.msg,
-                    })?
-                    .into_iter()
-                    .map(|s| (s.labels, s.t, s.v, Some(s.line)))
-                    .collect()
-            }
-        };
-    let mut seen: HashMap<(Labels, Timestamp), Option<usize>> = HashMap::with_capacity(raw.len());
+    let raw = json::parse(content).map_err(|e| match e {
+        JsonError::Syntax { line, col, msg } => SnapshotError::Syntax {
+            path: shown.clone(),
+            line,
+            msg: format!("column {col}: invalid JSON: {msg}"),
+        },
+        JsonError::Shape(msg) => SnapshotError::Invalid {
+            path: shown.clone(),
+            msg,
+        },
+    })?;
+    let mut seen: HashMap<(Labels, Timestamp), ()> = HashMap::with_capacity(raw.len());
     let mut out = Vec::with_capacity(raw.len());
-    for (mut labels, t, v, line) in raw {
-        // Like Prometheus's external labels: data that has the label keeps it.
-        for l in extra_labels {
-            if !labels.contains(&l.name) {
-                labels.set(l.name.clone(), l.value.clone());
-            }
+    for s in raw {
+        let mut labels = s.labels;
+        add_extra_labels(&mut labels, extra_labels);
+        let t = s.t.unwrap_or(at);
+        if seen.insert((labels.clone(), t), ()).is_some() {
+            return Err(duplicate_error(shown, &labels, t, None));
         }
-        let t = t.unwrap_or(at);
-        if let Some(first) = seen.insert((labels.clone(), t), line) {
-            let when = chrono::DateTime::from_timestamp_millis(t).map_or_else(
-                || t.to_string(),
-                |d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            );
-            let msg = match first {
-                Some(n) => format!("duplicate sample for {labels} at {when} (first on line {n})"),
-                None => format!("duplicate sample for {labels} at {when}"),
-            };
-            return Err(match line {
-                Some(line) => SnapshotError::Syntax {
-                    path: shown,
-                    line,
-                    msg,
-                },
-                None => SnapshotError::Invalid { path: shown, msg },
-            });
-        }
-        out.push((labels, t, v));
+        out.push((labels, t, s.v));
     }
     Ok(out)
+}
+
+/// One series of a text or OpenMetrics file after the snapshot time and
+/// `--label` labels were applied: `(t, v, line)` in line order.
+struct FileSeries {
+    labels: Labels,
+    samples: Vec<(Timestamp, f64, usize)>,
+}
+
+/// Parses a text or OpenMetrics file by series (see
+/// [`exposition::parse_series`]) and checks that no series has two samples
+/// at one time, reporting the first such line as a line-by-line reader would.
+fn parse_exposition_file(
+    path: &Path,
+    content: &str,
+    at: Timestamp,
+    extra_labels: &Labels,
+) -> Result<Vec<FileSeries>, SnapshotError> {
+    let shown = path.display().to_string();
+    let format = if detect_format(path, content) == SnapshotFormat::OpenMetrics {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    };
+    let parsed = exposition::parse_series(content, format).map_err(|e| SnapshotError::Syntax {
+        path: shown.clone(),
+        line: e.line,
+        msg: e.msg,
+    })?;
+    let mut series: Vec<FileSeries> = Vec::with_capacity(parsed.len());
+    if extra_labels.is_empty() {
+        for p in parsed {
+            series.push(FileSeries {
+                labels: p.labels,
+                samples: p
+                    .samples
+                    .into_iter()
+                    .map(|(t, v, n)| (t.unwrap_or(at), v, n))
+                    .collect(),
+            });
+        }
+    } else {
+        // Added labels can make two series of the file one.
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        for p in parsed {
+            let mut labels = p.labels;
+            add_extra_labels(&mut labels, extra_labels);
+            let samples = p
+                .samples
+                .into_iter()
+                .map(|(t, v, n)| (t.unwrap_or(at), v, n));
+            match index.get(&labels) {
+                Some(&i) => {
+                    series[i].samples.extend(samples);
+                    series[i].samples.sort_by_key(|s| s.2);
+                }
+                None => {
+                    index.insert(labels.clone(), series.len());
+                    series.push(FileSeries {
+                        labels,
+                        samples: samples.collect(),
+                    });
+                }
+            }
+        }
+    }
+    // (line, first line, series, t) of the earliest repeated time.
+    let mut first_dup: Option<(usize, usize, usize, Timestamp)> = None;
+    for (i, s) in series.iter().enumerate() {
+        if s.samples.windows(2).all(|w| w[0].0 < w[1].0) {
+            continue;
+        }
+        let mut seen: HashMap<Timestamp, usize> = HashMap::with_capacity(s.samples.len());
+        for &(t, _, line) in &s.samples {
+            if let Some(first) = seen.insert(t, line) {
+                if first_dup.is_none_or(|d| line < d.0) {
+                    first_dup = Some((line, first, i, t));
+                }
+                break;
+            }
+        }
+    }
+    if let Some((line, first, i, t)) = first_dup {
+        return Err(duplicate_error(
+            shown,
+            &series[i].labels,
+            t,
+            Some((line, first)),
+        ));
+    }
+    Ok(series)
+}
+
+/// Like Prometheus's external labels: data that has the label keeps it.
+fn add_extra_labels(labels: &mut Labels, extra_labels: &Labels) {
+    for l in extra_labels {
+        if !labels.contains(&l.name) {
+            labels.set(l.name.clone(), l.value.clone());
+        }
+    }
+}
+
+/// A second sample of `labels` at `t`; `lines` is (this line, first line).
+fn duplicate_error(
+    shown: String,
+    labels: &Labels,
+    t: Timestamp,
+    lines: Option<(usize, usize)>,
+) -> SnapshotError {
+    let when = chrono::DateTime::from_timestamp_millis(t).map_or_else(
+        || t.to_string(),
+        |d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    );
+    match lines {
+        Some((line, first)) => SnapshotError::Syntax {
+            path: shown,
+            line,
+            msg: format!("duplicate sample for {labels} at {when} (first on line {first})"),
+        },
+        None => SnapshotError::Invalid {
+            path: shown,
+            msg: format!("duplicate sample for {labels} at {when}"),
+        },
+    }
 }
 
 /// The files a spec names: the file itself, or the regular files directly

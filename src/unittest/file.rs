@@ -108,7 +108,10 @@ impl<'de> Deserialize<'de> for Scalar {
                 f.write_str("a scalar")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
+                match v {
+                    "~" | "null" | "Null" | "NULL" => Ok(Scalar::default()),
+                    _ => Ok(Scalar(v.to_string())),
+                }
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Scalar, E> {
                 Ok(Scalar(v.to_string()))
@@ -135,7 +138,9 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar::default())
             }
         }
-        d.deserialize_any(V)
+        // `deserialize_str` hands over a plain scalar's text as written, so
+        // `values: 0x10` stays "0x10" (ten zeros), not the integer 16.
+        d.deserialize_str(V)
     }
 }
 
@@ -188,6 +193,14 @@ mod tests {
         let l = a.exp_alerts.as_ref().unwrap()[0].exp_labels.as_ref().unwrap();
         assert_eq!(l["code"].0, "500");
         assert_eq!(l["ok"].0, "true");
+    }
+
+    #[test]
+    fn plain_scalars_keep_their_text() {
+        // YAML would read 0x10 as 16; promtool's string field keeps "0x10".
+        let f = parse_file("tests:\n- input_series:\n  - series: up\n    values: 0x10\n").unwrap();
+        let t = &f.tests.unwrap()[0];
+        assert_eq!(t.input_series.as_ref().unwrap()[0].values.as_ref().unwrap().0, "0x10");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::alerting::AlertState;
 use crate::datasource::{Appender, EmbeddedQuerier, Querier};
 use crate::model::{Labels, MemStore};
 use crate::promql::{Engine, EngineOptions, QueryValue};
-use crate::promqltest::{parse_label_set, parse_series, SequenceValue};
+use crate::promqltest::{parse_label_set, SequenceValue};
 use crate::rules::{
     eval_group, parse_rule_file_with, EvalContext, Group, GroupState, Problem, Rule, RuleFile,
     ValidateOptions,
@@ -520,12 +520,6 @@ fn query(
     }
 }
 
-/// Parses one series line (used by tests of this module).
-#[cfg(test)]
-pub(crate) fn series(line: &str) -> crate::promqltest::SeriesDesc {
-    parse_series(line).unwrap()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +556,5 @@ mod tests {
             ]
         );
         assert!(parse_metric("a{b=\"c\"} x").is_err());
-        assert_eq!(series("up 1").values.len(), 1);
     }
 }

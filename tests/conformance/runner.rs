@@ -1,8 +1,6 @@
 //! Runs every statement of every script and records pass / fail / skip.
 
-use alertgate::model::{
-    Labels, MatchOp as ModelOp, Matcher as ModelMatcher, MemStore, METRIC_NAME,
-};
+use alertgate::model::{Labels, MemStore};
 use alertgate::promql::{parse, Engine, EvalError, QueryOutput};
 use alertgate::promqltest::expr::selects_any;
 use alertgate::promqltest::{check_eval, load_into, parse_script, Command, EvalCmd, EvalQuery};

@@ -1,0 +1,1 @@
+//! Tests of the email notifier (the shared suite runs in notify/suite.rs).

@@ -1,0 +1,1 @@
+//! The shared notifier test suite.

@@ -1,0 +1,275 @@
+//! The running service's shared state: the loaded config with its rule
+//! groups (swapped whole on reload), the embedded store, the dispatcher,
+//! silences, self-metrics and health. Long-lived state (alert state per
+//! rule, silences, the dispatcher's notification log) survives reloads.
+
+use super::config::ServiceConfig;
+use super::metrics::{names, Metrics};
+use super::outbox::Outbox;
+use super::store::{Backend, DsHealth, ServiceQuerier, SharedStore};
+use crate::alerting::RuleState;
+use crate::datasource::HttpQuerier;
+use crate::promql::{Engine, EngineOptions};
+use crate::routing::{Dispatcher, RoutingConfig, Silences};
+use crate::rules::{Group, GroupState, Rule};
+use anyhow::{Context, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::task::JoinHandle;
+
+/// What a status view shows of a group's last evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct GroupStatus {
+    pub last_eval: Option<i64>,
+    pub duration_s: f64,
+    /// One entry per rule: the error of its last evaluation.
+    pub rule_errors: Vec<Option<String>>,
+}
+
+/// One rule group and its memory.
+pub struct GroupRun {
+    /// `file;name`, as Prometheus's `rule_group` label.
+    pub key: String,
+    pub group: Group,
+    pub interval_ms: i64,
+    pub state: Mutex<GroupState>,
+    pub status: Mutex<GroupStatus>,
+}
+
+/// A fully built configuration; replaced whole by a reload.
+pub struct Loaded {
+    pub config: ServiceConfig,
+    pub groups: Vec<Arc<GroupRun>>,
+    pub querier: Arc<ServiceQuerier>,
+    /// The resolved write token of `web.auth`.
+    pub write_token: Option<String>,
+    /// Compares routing configs across reloads (see [`routing_fingerprint`]).
+    pub routing_fp: String,
+    pub retention_ms: i64,
+}
+
+/// Health of one scrape target.
+#[derive(Debug, Clone, Default)]
+pub struct TargetHealth {
+    pub last_scrape: Option<i64>,
+    pub up: bool,
+    pub last_error: Option<String>,
+}
+
+pub struct Runtime {
+    pub loaded: RwLock<Arc<Loaded>>,
+    pub store: SharedStore,
+    pub ds_health: Arc<Mutex<DsHealth>>,
+    /// Keyed by `job/instance`.
+    pub targets: Mutex<BTreeMap<String, TargetHealth>>,
+    pub dispatcher: Mutex<Option<Dispatcher>>,
+    pub silences: Arc<RwLock<Silences>>,
+    pub metrics: Metrics,
+    /// Why the last reload failed, while the old config keeps running.
+    pub reload_error: Mutex<Option<String>>,
+    pub outbox: Outbox,
+    pub started_at: i64,
+    pub now: fn() -> i64,
+    /// Tasks bound to the current config (group loops, scrapers).
+    pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// One reload at a time.
+    pub reload_lock: tokio::sync::Mutex<()>,
+}
+
+pub const STATE_FILE: &str = "alerts-state.json";
+pub const SILENCES_FILE: &str = "silences.json";
+
+/// A string that is equal for two routing configs that route alike. The
+/// config's map of time intervals is sorted first; secrets print redacted
+/// but their sources are compared.
+pub fn routing_fingerprint(r: Option<&RoutingConfig>) -> String {
+    match r {
+        None => String::new(),
+        Some(r) => {
+            let ti: BTreeMap<_, _> = r.time_intervals.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
+            format!(
+                "{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+                r.route, r.receivers, r.inhibit_rules, ti, r.templates, r.resolve_timeout_ms
+            )
+        }
+    }
+}
+
+/// Builds everything a config needs (datasource client, token, groups),
+/// carrying alert state over from `prev` for groups and rules that stay.
+pub fn build_loaded(config: ServiceConfig, store: &SharedStore, ds_health: &Arc<Mutex<DsHealth>>, prev: Option<&Loaded>, now: fn() -> i64) -> Result<Loaded> {
+    let engine = Engine::new(EngineOptions::default());
+    let lookback = engine.opts.lookback_delta_ms;
+    let backend = match &config.datasource {
+        // A service keeps retrying a datasource that was down.
+        Some(ds) => Backend::Remote(HttpQuerier::new(ds).context("cannot build datasource")?.with_sticky_unreachable(false)),
+        None => Backend::Embedded { store: store.clone(), engine },
+    };
+    let write_token = match &config.web.write_token {
+        Some(s) => Some(s.resolve().context("web.auth")?),
+        None => None,
+    };
+    let old: HashMap<&str, &Arc<GroupRun>> = prev
+        .map(|p| p.groups.iter().map(|g| (g.key.as_str(), g)).collect())
+        .unwrap_or_default();
+    let mut groups = Vec::new();
+    for f in &config.rule_files {
+        for g in &f.groups {
+            let key = format!("{};{}", g.file, g.name);
+            let mut state = GroupState::default();
+            state.rules.resize_with(g.rules.len(), Default::default);
+            if let Some(o) = old.get(key.as_str()) {
+                let ostate = o.state.lock().unwrap_or_else(|e| e.into_inner());
+                // Like Prometheus's CopyState: a rule keeps its memory when a
+                // rule of the same name and kind was in the old group.
+                for (i, r) in g.rules.iter().enumerate() {
+                    let found = o.group.rules.iter().position(|or| or.name() == r.name() && same_kind(or, r));
+                    if let Some(j) = found {
+                        if let Some(s) = ostate.rules.get(j) {
+                            state.rules[i] = s.clone();
+                        }
+                    }
+                }
+            }
+            groups.push(Arc::new(GroupRun {
+                interval_ms: g.interval_or(config.evaluation_interval_ms),
+                key,
+                group: g.clone(),
+                state: Mutex::new(state),
+                status: Mutex::new(GroupStatus {
+                    rule_errors: vec![None; g.rules.len()],
+                    ..Default::default()
+                }),
+            }));
+        }
+    }
+    let retention_ms = super::store::retention_ms(&config.rule_files, lookback, config.evaluation_interval_ms);
+    Ok(Loaded {
+        routing_fp: routing_fingerprint(config.routing.as_ref()),
+        querier: Arc::new(ServiceQuerier { backend, health: ds_health.clone(), now }),
+        write_token,
+        retention_ms,
+        groups,
+        config,
+    })
+}
+
+fn same_kind(a: &Rule, b: &Rule) -> bool {
+    matches!((a, b), (Rule::Recording(_), Rule::Recording(_)) | (Rule::Alerting(_), Rule::Alerting(_)))
+}
+
+impl Runtime {
+    /// Builds the runtime from a loaded config: opens silences and restores
+    /// alert state from `state_dir`.
+    pub fn new(config: ServiceConfig, now: fn() -> i64) -> Result<Arc<Runtime>> {
+        let store: SharedStore = Default::default();
+        let ds_health: Arc<Mutex<DsHealth>> = Default::default();
+        let silences = match &config.state_dir {
+            Some(d) => Silences::open(&d.join(SILENCES_FILE))?,
+            None => Silences::in_memory(),
+        };
+        let loaded = build_loaded(config, &store, &ds_health, None, now)?;
+        if let Some(d) = &loaded.config.state_dir {
+            restore_state(&loaded, d)?;
+        }
+        let silences = Arc::new(RwLock::new(silences));
+        let dispatcher = new_dispatcher(loaded.config.routing.as_ref(), &silences);
+        let metrics = Metrics::new();
+        metrics.set(names::RELOAD_OK, &[], 1.0);
+        metrics.set(names::RELOAD_TS, &[], now() as f64 / 1000.0);
+        let rt = Arc::new(Runtime {
+            outbox: Outbox::new(loaded.config.state_dir.clone()),
+            loaded: RwLock::new(Arc::new(loaded)),
+            store,
+            ds_health,
+            targets: Default::default(),
+            dispatcher: Mutex::new(dispatcher),
+            silences,
+            metrics,
+            reload_error: Mutex::new(None),
+            started_at: now(),
+            now,
+            tasks: Mutex::new(Vec::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+        });
+        Ok(rt)
+    }
+
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Aborts the tasks of the current config.
+    pub fn stop_tasks(&self) {
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Writes alert state and silences to `state_dir`, when set.
+    pub fn save_state(&self) -> Result<()> {
+        let l = self.loaded();
+        if let Some(d) = &l.config.state_dir {
+            save_state(&l, d)?;
+            self.silences.read().unwrap_or_else(|e| e.into_inner()).save()?;
+        }
+        Ok(())
+    }
+}
+
+pub fn new_dispatcher(r: Option<&RoutingConfig>, silences: &Arc<RwLock<Silences>>) -> Option<Dispatcher> {
+    r.map(|r| Dispatcher::new(Arc::new(r.clone())).with_silences(silences.clone()))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedRule {
+    rule: String,
+    state: RuleState,
+}
+
+/// Saves each alerting rule's state as `{group key: [{rule, state}]}`,
+/// written atomically (temp file, rename).
+pub fn save_state(l: &Loaded, dir: &Path) -> Result<()> {
+    let mut out: BTreeMap<String, Vec<SavedRule>> = BTreeMap::new();
+    for g in &l.groups {
+        let st = g.state.lock().unwrap_or_else(|e| e.into_inner());
+        let rules = g
+            .group
+            .rules
+            .iter()
+            .zip(&st.rules)
+            .filter(|(r, s)| matches!(r, Rule::Alerting(_)) && !s.alerts.alerts.is_empty())
+            .map(|(r, s)| SavedRule { rule: r.name().to_string(), state: s.alerts.clone() })
+            .collect();
+        out.insert(g.key.clone(), rules);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(STATE_FILE);
+    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&out)?).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Restores what [`save_state`] wrote; a missing file is a first start.
+pub fn restore_state(l: &Loaded, dir: &Path) -> Result<()> {
+    let path = dir.join(STATE_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let saved: BTreeMap<String, Vec<SavedRule>> =
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+    for g in &l.groups {
+        let Some(rules) = saved.get(&g.key) else { continue };
+        let mut st = g.state.lock().unwrap_or_else(|e| e.into_inner());
+        for s in rules {
+            if let Some(i) = g.group.rules.iter().position(|r| r.name() == s.rule && matches!(r, Rule::Alerting(_))) {
+                st.rules[i].alerts = s.state.clone();
+            }
+        }
+    }
+    Ok(())
+}
