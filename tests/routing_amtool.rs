@@ -343,7 +343,7 @@ fn runbook_routing() {
                 Integration::Slack(s) => vec![&s.api_url],
                 Integration::Pagerduty(p) => vec![&p.routing_key, &p.service_key],
                 Integration::Email(e) => vec![&e.auth_password],
-                Integration::Webhook(_) => vec![],
+                Integration::Webhook(_) | Integration::Alertmanager(_) => vec![],
             };
             assert!(
                 secrets

@@ -126,7 +126,6 @@ fn rule_pack_unit_tests_pass_under_promtool() {
 }
 
 #[test]
-#[ignore = "needs alertgate test ([alerts])"]
 fn rule_pack_unit_tests_pass_under_alertgate() {
     let out = run(Command::new(env!("CARGO_BIN_EXE_alertgate"))
         .arg("test")

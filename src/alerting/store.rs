@@ -268,11 +268,20 @@ mod tests {
         let p = d.path().join("s.json");
         let store = StateStore::new(&p);
         for (text, want) in [
-            ("{\"format\": \"alertgate-alert-state\", \"version\"", "corrupt state file"),
+            (
+                "{\"format\": \"alertgate-alert-state\", \"version\"",
+                "corrupt state file",
+            ),
             ("{\"groups\": []}", "not an alertgate state file"),
             ("[1, 2]", "not an alertgate state file"),
-            ("{\"format\": \"other\", \"version\": 1}", "format is \"other\""),
-            ("{\"format\": \"alertgate-alert-state\", \"version\": 9}", "version 9 is not supported"),
+            (
+                "{\"format\": \"other\", \"version\": 1}",
+                "format is \"other\"",
+            ),
+            (
+                "{\"format\": \"alertgate-alert-state\", \"version\": 9}",
+                "version 9 is not supported",
+            ),
             (
                 "{\"format\": \"alertgate-alert-state\", \"version\": 1, \"saved_at\": \"x\"}",
                 "corrupt state file",

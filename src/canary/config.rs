@@ -107,7 +107,10 @@ pub enum Source {
     /// A number in the tenant's KPI JSON; `a.b` walks into objects.
     Field(String),
     /// `numerator / denominator`, both fields of the KPI JSON.
-    Ratio { numerator: String, denominator: String },
+    Ratio {
+        numerator: String,
+        denominator: String,
+    },
     /// A PromQL expression, evaluated through the datasource at `now`.
     Query { text: String, expr: Box<Expr> },
     /// The number of entries in the tenant's blocklist.
@@ -345,7 +348,9 @@ fn validate(raw: RawConfig, base: &Path, file: &str, d: &mut Diags) -> CanaryCon
     };
     let paths = Paths {
         root,
-        kpi: rp.kpi.unwrap_or_else(|| "{root}/{tenant}/{date}.json".into()),
+        kpi: rp
+            .kpi
+            .unwrap_or_else(|| "{root}/{tenant}/{date}.json".into()),
         blocklist: rp
             .blocklist
             .unwrap_or_else(|| "{root}/{tenant}/ops/blocklist.json".into()),
@@ -370,7 +375,11 @@ fn validate(raw: RawConfig, base: &Path, file: &str, d: &mut Diags) -> CanaryCon
     if steps.is_empty() {
         d.push("steps", "canary/bad-steps", "steps must not be empty");
     } else if steps.windows(2).any(|w| w[0] >= w[1]) {
-        d.push("steps", "canary/bad-steps", "steps must be strictly increasing");
+        d.push(
+            "steps",
+            "canary/bad-steps",
+            "steps must be strictly increasing",
+        );
     }
 
     let severe_factor = raw.severe_factor.unwrap_or(2.0);
@@ -431,7 +440,11 @@ fn validate(raw: RawConfig, base: &Path, file: &str, d: &mut Diags) -> CanaryCon
                 continue;
             }
             None => {
-                d.push(&format!("kpis.{i}"), "canary/bad-kpi-name", "kpi without name");
+                d.push(
+                    &format!("kpis.{i}"),
+                    "canary/bad-kpi-name",
+                    "kpi without name",
+                );
                 continue;
             }
         };
@@ -545,7 +558,11 @@ fn validate(raw: RawConfig, base: &Path, file: &str, d: &mut Diags) -> CanaryCon
                 Ok(t) => out.push(t),
                 Err(es) => {
                     for (field, e) in es {
-                        d.push(&format!("{key}.{i}.{field}"), "canary/bad-time-interval", e.0);
+                        d.push(
+                            &format!("{key}.{i}.{field}"),
+                            "canary/bad-time-interval",
+                            e.0,
+                        );
                     }
                 }
             }
@@ -586,8 +603,7 @@ fn query_source(q: &str, path: &str, d: &mut Diags) -> Option<Source> {
 
 fn valid_name(n: &str) -> bool {
     !n.is_empty()
-        && n
-            .chars()
+        && n.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
@@ -760,7 +776,10 @@ mod tests {
         let e = parse("steps: [10, 100]\nkpis:\n  - name: a\n    field: a\n    pass: \"< 1\"\n    thresold: 3\n")
             .unwrap_err();
         let s = e.to_string();
-        assert!(s.starts_with("canary.yml:6:5: canary/yaml: kpis[0]: unknown field `thresold`"), "{s}");
+        assert!(
+            s.starts_with("canary.yml:6:5: canary/yaml: kpis[0]: unknown field `thresold`"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -769,18 +788,38 @@ mod tests {
         let e = parse(src).unwrap_err();
         let lines: Vec<String> = e.to_string().lines().map(String::from).collect();
         assert_eq!(lines.len(), 4, "{lines:#?}");
-        assert!(lines[0].starts_with("canary.yml:1:8: canary/bad-steps"), "{}", lines[0]);
-        assert!(lines[1].starts_with("canary.yml:5:11: canary/bad-threshold"), "{}", lines[1]);
-        assert!(lines[2].starts_with("canary.yml:6:11: canary/bad-kpi-name"), "{}", lines[2]);
-        assert!(lines[3].starts_with("canary.yml:10:12: canary/invalid-expr"), "{}", lines[3]);
+        assert!(
+            lines[0].starts_with("canary.yml:1:8: canary/bad-steps"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("canary.yml:5:11: canary/bad-threshold"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("canary.yml:6:11: canary/bad-kpi-name"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].starts_with("canary.yml:10:12: canary/invalid-expr"),
+            "{}",
+            lines[3]
+        );
     }
 
     #[test]
     fn severe_must_not_overlap_pass() {
-        let e = parse("kpis:\n  - name: a\n    field: a\n    pass: \"<= 10\"\n    severe: \">= 10\"\n")
-            .unwrap_err();
+        let e =
+            parse("kpis:\n  - name: a\n    field: a\n    pass: \"<= 10\"\n    severe: \">= 10\"\n")
+                .unwrap_err();
         assert!(e.to_string().contains("overlaps pass"), "{e}");
-        assert!(parse("kpis:\n  - name: a\n    field: a\n    pass: \"< 3\"\n    severe: \">= 3\"\n").is_ok());
+        assert!(parse(
+            "kpis:\n  - name: a\n    field: a\n    pass: \"< 3\"\n    severe: \">= 3\"\n"
+        )
+        .is_ok());
     }
 
     #[test]

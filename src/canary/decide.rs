@@ -144,9 +144,13 @@ fn origin(o: &Origin) -> String {
     }
 }
 
-fn fmt_value(v: f64) -> String {
-    // Shortest round-trip form; rates like 0.035 stay readable.
-    format!("{v}")
+/// A value for messages: at most 6 decimals (files keep the exact value).
+pub fn fmt_value(v: f64) -> String {
+    if v.abs() < 1e9 {
+        format!("{}", (v * 1e6).round() / 1e6)
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Decides. Pure: same input, same decision.
@@ -300,7 +304,11 @@ pub fn decide(inp: &DecideInput) -> Decision {
             if state.kill_switch.active {
                 reasons.push(format!(
                     "kill switch is on ({}); a rollout of this GO turns it off",
-                    state.kill_switch.reason.as_deref().unwrap_or("no reason recorded")
+                    state
+                        .kill_switch
+                        .reason
+                        .as_deref()
+                        .unwrap_or("no reason recorded")
                 ));
             }
             (Verdict::Go(next), next)
@@ -336,10 +344,7 @@ fn alert(inp: &DecideInput, c: &Check, k: &KpiSpec, d: Verdict) -> Alert {
     } else {
         k.severity
     };
-    let value = c
-        .value
-        .map(fmt_value)
-        .unwrap_or_else(|| "no data".into());
+    let value = c.value.map(fmt_value).unwrap_or_else(|| "no data".into());
     let what = match c.status {
         CheckStatus::Severe => "severe breach",
         CheckStatus::NoData => "missing",
@@ -415,7 +420,10 @@ mod tests {
             assert_eq!((d.current_step, d.target_step), (from, want));
         }
         let d = run(&c, clean, &at(100));
-        assert!(d.reasons.iter().any(|r| r == "already at the last step 100"));
+        assert!(d
+            .reasons
+            .iter()
+            .any(|r| r == "already at the last step 100"));
         assert!(d.alerts.is_empty());
     }
 
@@ -427,10 +435,22 @@ mod tests {
         assert_eq!(run(&c, edge, &at(10)).decision, Verdict::Go(25));
         // Just beyond each one, alone: HOLD with that reason.
         for (k, want) in [
-            (kpis(0.021, 5.0, 100.0, 10.0, 50.0), "error_rate 0.021 breaches <= 0.02"),
-            (kpis(0.02, 6.0, 100.0, 10.0, 50.0), "hard_bounce_rate 0.06 breaches <= 0.05"),
-            (kpis(0.02, 5.0, 100.0, 11.0, 50.0), "dlq_depth 11 breaches <= 10"),
-            (kpis(0.02, 5.0, 100.0, 10.0, 51.0), "retry_depth 51 breaches <= 50"),
+            (
+                kpis(0.021, 5.0, 100.0, 10.0, 50.0),
+                "error_rate 0.021 breaches <= 0.02",
+            ),
+            (
+                kpis(0.02, 6.0, 100.0, 10.0, 50.0),
+                "hard_bounce_rate 0.06 breaches <= 0.05",
+            ),
+            (
+                kpis(0.02, 5.0, 100.0, 11.0, 50.0),
+                "dlq_depth 11 breaches <= 10",
+            ),
+            (
+                kpis(0.02, 5.0, 100.0, 10.0, 51.0),
+                "retry_depth 51 breaches <= 50",
+            ),
         ] {
             let d = run(&c, k, &at(25));
             assert_eq!(d.decision, Verdict::Hold);
@@ -448,10 +468,19 @@ mod tests {
         assert_eq!(d.reasons.len(), 4, "{:?}", d.reasons);
         let a = &d.alerts[0];
         assert_eq!(
-            (a.tenant_id.as_str(), a.trace_id.as_str(), a.metric.as_str(), a.threshold, a.value),
+            (
+                a.tenant_id.as_str(),
+                a.trace_id.as_str(),
+                a.metric.as_str(),
+                a.threshold,
+                a.value
+            ),
             ("acme", "t-1", "error_rate", 0.02, Some(0.03))
         );
-        assert_eq!(a.text, "[acme] error_rate 0.03 (breach, pass <= 0.02): HOLD");
+        assert_eq!(
+            a.text,
+            "[acme] error_rate 0.03 (breach, pass <= 0.02): HOLD"
+        );
     }
 
     #[test]
@@ -474,17 +503,33 @@ mod tests {
     #[test]
     fn minimum_volume_holds_and_a_missing_value_is_no_data() {
         let c = rb001();
-        assert_eq!(run(&c, kpis(0.0, 0.0, 3.0, 0.0, 0.0), &at(10)).decision, Verdict::Go(25));
+        assert_eq!(
+            run(&c, kpis(0.0, 0.0, 3.0, 0.0, 0.0), &at(10)).decision,
+            Verdict::Go(25)
+        );
         let d = run(&c, kpis(0.0, 0.0, 2.0, 0.0, 0.0), &at(10));
         assert_eq!(d.decision, Verdict::Hold);
-        assert_eq!(d.reasons, vec!["volume 2 (field notices_sent) below minimum 3"]);
+        assert_eq!(
+            d.reasons,
+            vec!["volume 2 (field notices_sent) below minimum 3"]
+        );
         // No sends at all: the bounce ratio has no data either.
         let d = run(&c, kpis(0.0, 0.0, 0.0, 0.0, 0.0), &at(10));
         assert_eq!(d.decision, Verdict::Hold);
-        assert!(d.reasons.contains(&"hard_bounce_rate: no data (notices_sent is 0)".to_string()));
-        let d = run(&c, serde_json::json!({"error_rate": 0.0, "notices_sent": 10, "hard_bounces": 0, "dlq_depth": 0}), &at(10));
+        assert!(d
+            .reasons
+            .contains(&"hard_bounce_rate: no data (notices_sent is 0)".to_string()));
+        let d = run(
+            &c,
+            serde_json::json!({"error_rate": 0.0, "notices_sent": 10, "hard_bounces": 0, "dlq_depth": 0}),
+            &at(10),
+        );
         assert_eq!(d.decision, Verdict::Hold);
-        assert!(d.reasons[0].starts_with("retry_depth: no data (retry_depth missing in"), "{:?}", d.reasons);
+        assert!(
+            d.reasons[0].starts_with("retry_depth: no data (retry_depth missing in"),
+            "{:?}",
+            d.reasons
+        );
     }
 
     #[test]
@@ -516,7 +561,11 @@ mod tests {
         let d = run(&rb001(), kpis(0.0, 0.0, 100.0, 0.0, 0.0), &s);
         assert_eq!(d.decision, Verdict::Go(25));
         assert!(d.kill_switch);
-        assert!(d.reasons.last().unwrap().starts_with("kill switch is on (BACKOUT: error_rate)"));
+        assert!(d
+            .reasons
+            .last()
+            .unwrap()
+            .starts_with("kill switch is on (BACKOUT: error_rate)"));
     }
 
     #[test]
@@ -530,5 +579,97 @@ mod tests {
         .unwrap();
         let d = run(&c, serde_json::json!({"dlq_depth": 500}), &at(10));
         assert_eq!(d.decision, Verdict::Hold);
+    }
+}
+
+/// Release windows and change freeze of runbook 002 (Tue/Thu 20-22 CET,
+/// freeze 08-18 CET), in Europe/Berlin, across the 2025 spring DST switch
+/// (30 March: 02:00 CET -> 03:00 CEST).
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use crate::canary::config::parse_str;
+    use std::path::Path;
+
+    const WINDOWS: &str = "kpis:\n  - name: e\n    field: e\n    pass: \"<= 1\"\nrelease_windows:\n  - weekdays: [tuesday, thursday]\n    times: [{start_time: \"20:00\", end_time: \"22:00\"}]\n    location: Europe/Berlin\n";
+    const FREEZE: &str = "kpis:\n  - name: e\n    field: e\n    pass: \"<= 1\"\nchange_freeze:\n  - times: [{start_time: \"08:00\", end_time: \"18:00\"}]\n    location: Europe/Berlin\n";
+
+    fn verdict(src: &str, now: &str) -> (Verdict, Vec<String>) {
+        let cfg = parse_str(src, "g.yml", Path::new("/")).unwrap();
+        let mut m = Measurements::default();
+        m.kpis.insert("e".into(), Measured::value(0.0));
+        let state = OperateState::initial("acme", &cfg.steps);
+        let d = decide(&DecideInput {
+            cfg: &cfg,
+            tenant: "acme",
+            date: "d",
+            measured: &m,
+            state: &state,
+            now_ms: crate::model::time::parse_time(now).unwrap(),
+            trace_id: "t",
+        });
+        (d.decision, d.reasons)
+    }
+
+    fn go(src: &str, now: &str) -> bool {
+        verdict(src, now).0 == Verdict::Go(25)
+    }
+
+    #[test]
+    fn release_window_edges_in_winter_and_summer_time() {
+        // Tuesday 25 March 2025, CET (UTC+1): 20:00-22:00 = 19:00-21:00Z.
+        assert!(!go(WINDOWS, "2025-03-25T18:59:59Z"));
+        assert!(go(WINDOWS, "2025-03-25T19:00:00Z"));
+        assert!(go(WINDOWS, "2025-03-25T20:59:59Z"));
+        assert!(!go(WINDOWS, "2025-03-25T21:00:00Z"));
+        // Tuesday 1 April 2025, CEST (UTC+2): 20:00-22:00 = 18:00-20:00Z.
+        assert!(!go(WINDOWS, "2025-04-01T17:59:59Z"));
+        assert!(go(WINDOWS, "2025-04-01T18:00:00Z"));
+        assert!(go(WINDOWS, "2025-04-01T19:59:59Z"));
+        assert!(!go(WINDOWS, "2025-04-01T20:00:00Z"));
+        // Wednesday at 20:30 local: not a release day.
+        let (v, reasons) = verdict(WINDOWS, "2025-03-26T19:30:00Z");
+        assert_eq!(v, Verdict::Hold);
+        assert_eq!(reasons, vec!["outside release window"]);
+    }
+
+    #[test]
+    fn change_freeze_edges_across_the_dst_switch() {
+        // Friday 28 March (CET): 08:00-18:00 = 07:00-17:00Z.
+        assert!(go(FREEZE, "2025-03-28T06:59:59Z"));
+        let (v, reasons) = verdict(FREEZE, "2025-03-28T07:00:00Z");
+        assert_eq!(
+            (v, reasons),
+            (Verdict::Hold, vec!["change freeze".to_string()])
+        );
+        assert!(!go(FREEZE, "2025-03-28T16:59:59Z"));
+        assert!(go(FREEZE, "2025-03-28T17:00:00Z"));
+        // Monday 31 March (CEST): 08:00-18:00 = 06:00-16:00Z.
+        assert!(go(FREEZE, "2025-03-31T05:59:59Z"));
+        assert!(!go(FREEZE, "2025-03-31T06:00:00Z"));
+        assert!(!go(FREEZE, "2025-03-31T15:59:59Z"));
+        assert!(go(FREEZE, "2025-03-31T16:00:00Z"));
+        // 07:00Z is 08:00 CET on Saturday 29 March but 09:00 CEST on Sunday 30.
+        assert!(!go(FREEZE, "2025-03-30T06:30:00Z"));
+    }
+
+    #[test]
+    fn windows_only_turn_go_into_hold() {
+        let cfg = format!("{FREEZE}severe_factor: 2\n");
+        let c = parse_str(&cfg, "g.yml", Path::new("/")).unwrap();
+        let mut m = Measurements::default();
+        m.kpis.insert("e".into(), Measured::value(5.0));
+        let state = OperateState::initial("acme", &c.steps);
+        let d = decide(&DecideInput {
+            cfg: &c,
+            tenant: "acme",
+            date: "d",
+            measured: &m,
+            state: &state,
+            now_ms: crate::model::time::parse_time("2025-03-28T12:00:00Z").unwrap(),
+            trace_id: "t",
+        });
+        // A backout is never delayed by a freeze.
+        assert_eq!(d.decision, Verdict::Backout);
     }
 }

@@ -69,7 +69,10 @@ impl Inputs<'_> {
             let v = read_json(p)?.ok_or_else(|| {
                 CanaryError::io(
                     p,
-                    std::io::Error::new(std::io::ErrorKind::NotFound, "no KPI file for this tenant and day"),
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no KPI file for this tenant and day",
+                    ),
                 )
             })?;
             if !v.is_object() {
@@ -106,7 +109,12 @@ impl Inputs<'_> {
         }
     }
 
-    fn measure(&mut self, name: &str, src: &Source, worst_is_max: bool) -> Result<Measured, CanaryError> {
+    fn measure(
+        &mut self,
+        name: &str,
+        src: &Source,
+        worst_is_max: bool,
+    ) -> Result<Measured, CanaryError> {
         match src {
             Source::Field(f) => self.field(f),
             Source::Ratio {
@@ -148,10 +156,12 @@ impl Inputs<'_> {
                         "kpi {name} is a PromQL query: give --snapshot or --prometheus"
                     ))
                 })?;
-                let out = q.instant(expr, text, self.now_ms).map_err(|e| CanaryError::Query {
-                    kpi: name.to_string(),
-                    message: e.to_string(),
-                })?;
+                let out = q
+                    .instant(expr, text, self.now_ms)
+                    .map_err(|e| CanaryError::Query {
+                        kpi: name.to_string(),
+                        message: e.to_string(),
+                    })?;
                 Ok(query_value(&out.value, worst_is_max))
             }
         }
@@ -181,9 +191,13 @@ fn query_value(v: &QueryValue, worst_is_max: bool) -> Measured {
     };
     let vals: Vec<f64> = vals.into_iter().filter(|v| !v.is_nan()).collect();
     let pick = if worst_is_max {
-        vals.iter().copied().fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
+        vals.iter()
+            .copied()
+            .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
     } else {
-        vals.iter().copied().fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.min(v))))
+        vals.iter()
+            .copied()
+            .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.min(v))))
     };
     match pick {
         Some(v) => Measured::value(v),

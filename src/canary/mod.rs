@@ -17,7 +17,7 @@ pub mod threshold;
 pub mod verdict;
 
 pub use config::{CanaryConfig, KpiSpec, Source};
-pub use decide::{decide, Decision, DecideInput, Measured, Measurements};
+pub use decide::{decide, DecideInput, Decision, Measured, Measurements};
 pub use error::CanaryError;
 pub use state::{OperateState, Transition};
 pub use threshold::{Op, Threshold};

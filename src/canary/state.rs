@@ -192,7 +192,12 @@ pub fn set_kill_switch(
     n.updated_at = Some(now.to_string());
     n.history.push(HistoryEntry {
         at: now.to_string(),
-        action: if on { "kill_switch_on" } else { "kill_switch_off" }.into(),
+        action: if on {
+            "kill_switch_on"
+        } else {
+            "kill_switch_off"
+        }
+        .into(),
         decision: None,
         from_step: s.step,
         to_step: s.step,
@@ -207,5 +212,126 @@ pub fn set_kill_switch(
         to_step: s.step,
         kill_before: !on,
         kill_after: on,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEPS: [u32; 4] = [10, 25, 50, 100];
+
+    fn decision(v: Verdict, current: u32) -> Decision {
+        Decision {
+            tenant: "acme".into(),
+            date: "2025-03-04".into(),
+            decided_at: "2025-03-04T06:30:00Z".into(),
+            decision: v,
+            current_step: current,
+            target_step: 0,
+            kill_switch: false,
+            trace_id: "d-1".into(),
+            reasons: vec!["r1".into(), "r2".into()],
+            checks: vec![],
+            volume: None,
+            alerts: vec![],
+        }
+    }
+
+    #[test]
+    fn go_advances_once_and_a_repeat_changes_nothing() {
+        let s = OperateState::initial("acme", &STEPS);
+        let d = decision(Verdict::Go(25), 10);
+        let t = apply_decision(&s, &d, &STEPS, "now", "x", None).unwrap();
+        assert!(t.changed);
+        assert_eq!((t.from_step, t.to_step, t.state.step), (10, 25, 25));
+        assert_eq!(t.state.history.len(), 1);
+        assert_eq!(t.state.history[0].reason, "r1; r2");
+        let again = apply_decision(&t.state, &d, &STEPS, "later", "y", None).unwrap();
+        assert!(!again.changed);
+        assert_eq!(again.state, t.state);
+    }
+
+    #[test]
+    fn hold_changes_nothing_and_backout_kills_and_drops_to_the_first_step() {
+        let mut s = OperateState::initial("acme", &STEPS);
+        s.step = 50;
+        let t = apply_decision(&s, &decision(Verdict::Hold, 50), &STEPS, "n", "x", None).unwrap();
+        assert!(!t.changed);
+        assert_eq!(t.state, s);
+        let t =
+            apply_decision(&s, &decision(Verdict::Backout, 50), &STEPS, "n", "x", None).unwrap();
+        assert!(t.changed && t.kill_after && !t.kill_before);
+        assert_eq!(t.state.step, 10);
+        assert_eq!(
+            t.state.kill_switch.reason.as_deref(),
+            Some("BACKOUT: r1; r2")
+        );
+        assert_eq!(t.state.kill_switch.trace_id.as_deref(), Some("x"));
+        let again = apply_decision(
+            &t.state,
+            &decision(Verdict::Backout, 50),
+            &STEPS,
+            "m",
+            "y",
+            None,
+        )
+        .unwrap();
+        assert!(!again.changed);
+        // GO after a backout turns the switch off.
+        let go = apply_decision(
+            &t.state,
+            &decision(Verdict::Go(25), 10),
+            &STEPS,
+            "m",
+            "z",
+            None,
+        )
+        .unwrap();
+        assert!(go.changed && !go.kill_after);
+        assert_eq!(go.state.step, 25);
+    }
+
+    #[test]
+    fn stale_or_unknown_go_is_refused() {
+        let mut s = OperateState::initial("acme", &STEPS);
+        s.step = 50;
+        let e =
+            apply_decision(&s, &decision(Verdict::Go(25), 10), &STEPS, "n", "x", None).unwrap_err();
+        assert!(
+            e.contains("made at step 10 but the state is at step 50"),
+            "{e}"
+        );
+        let e =
+            apply_decision(&s, &decision(Verdict::Go(75), 50), &STEPS, "n", "x", None).unwrap_err();
+        assert!(e.contains("not one of the configured steps"), "{e}");
+    }
+
+    #[test]
+    fn kill_switch_is_idempotent_and_keeps_the_step() {
+        let mut s = OperateState::initial("acme", &STEPS);
+        s.step = 25;
+        let on = set_kill_switch(&s, true, "incident 42", "k-1", "t1");
+        assert!(on.changed);
+        assert_eq!(on.state.step, 25);
+        assert_eq!(on.state.history[0].action, "kill_switch_on");
+        let again = set_kill_switch(&on.state, true, "other", "k-2", "t2");
+        assert!(!again.changed);
+        assert_eq!(
+            again.state.kill_switch.reason.as_deref(),
+            Some("incident 42")
+        );
+        let off = set_kill_switch(&on.state, false, "resolved", "k-3", "t3");
+        assert!(off.changed && !off.state.kill_switch.active);
+        assert_eq!(off.state.history.len(), 2);
+    }
+
+    #[test]
+    fn foreign_keys_survive_a_round_trip() {
+        let src = r#"{"tenant":"acme","step":25,"owner":"ops","history":[]}"#;
+        let s: OperateState = serde_json::from_str(src).unwrap();
+        let t = set_kill_switch(&s, true, "r", "t", "now");
+        let out = serde_json::to_value(&t.state).unwrap();
+        assert_eq!(out["owner"], "ops");
     }
 }

@@ -43,9 +43,15 @@ pub fn encode_state(s: &OperateState) -> Vec<u8> {
 /// never a part: a temporary file in the same directory, fsync, rename,
 /// fsync of the directory (so the rename survives a crash).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CanaryError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| CanaryError::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let res = (|| {
         let mut f = File::create(&tmp)?;
@@ -137,8 +143,14 @@ pub fn latest_decision(dir: &Path) -> Result<Option<PathBuf>, CanaryError> {
     let mut best: Option<PathBuf> = None;
     for e in rd {
         let p = e.map_err(|e| CanaryError::io(dir, e))?.path();
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.ends_with("_decision.json") && !name.starts_with('.') && best.as_ref().is_none_or(|b| p > *b) {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with("_decision.json")
+            && !name.starts_with('.')
+            && best.as_ref().is_none_or(|b| p > *b)
+        {
             best = Some(p);
         }
     }
@@ -190,7 +202,10 @@ mod tests {
         let e = read_state(&p, "acme").unwrap_err();
         assert!(e.to_string().contains("corrupt state file"), "{e}");
         fs::write(&p, b"{\"tenant\": \"other\", \"step\": 10}").unwrap();
-        assert!(read_state(&p, "acme").unwrap_err().to_string().contains("tenant \"other\""));
+        assert!(read_state(&p, "acme")
+            .unwrap_err()
+            .to_string()
+            .contains("tenant \"other\""));
     }
 
     #[test]
@@ -206,7 +221,11 @@ mod tests {
             fs::write(dir.path().join(n), b"{}").unwrap();
         }
         assert_eq!(
-            latest_decision(dir.path()).unwrap().unwrap().file_name().unwrap(),
+            latest_decision(dir.path())
+                .unwrap()
+                .unwrap()
+                .file_name()
+                .unwrap(),
             "20250305T073000Z_decision.json"
         );
     }

@@ -105,17 +105,25 @@ mod tests {
     fn parses_operators_and_percentages() {
         assert_eq!(
             Threshold::parse("<= 0.02"),
-            Ok(Threshold { op: Op::Le, value: 0.02 })
+            Ok(Threshold {
+                op: Op::Le,
+                value: 0.02
+            })
         );
         assert_eq!(
             Threshold::parse("<2%"),
-            Ok(Threshold { op: Op::Lt, value: 0.02 })
+            Ok(Threshold {
+                op: Op::Lt,
+                value: 0.02
+            })
         );
         assert_eq!(
             Threshold::parse(">= 97 %").map(|t| (t.op, (t.value * 100.0).round())),
             Ok((Op::Ge, 97.0))
         );
-        assert!(Threshold::parse("0.02").unwrap_err().contains("must start with"));
+        assert!(Threshold::parse("0.02")
+            .unwrap_err()
+            .contains("must start with"));
         assert!(Threshold::parse("< abc").is_err());
         assert!(Threshold::parse("< NaN").is_err());
     }

@@ -187,7 +187,11 @@ fn querier(a: &DecideArgs, now: i64) -> anyhow::Result<Option<Datasource>> {
     Ok(None)
 }
 
-fn read_state(cfg: &CanaryConfig, paths: &TenantPaths, tenant: &str) -> anyhow::Result<OperateState> {
+fn read_state(
+    cfg: &CanaryConfig,
+    paths: &TenantPaths,
+    tenant: &str,
+) -> anyhow::Result<OperateState> {
     Ok(store::read_state(&paths.state, tenant)?
         .unwrap_or_else(|| OperateState::initial(tenant, &cfg.steps)))
 }
@@ -246,7 +250,9 @@ fn run_decide(a: &DecideArgs) -> anyhow::Result<u8> {
                 d.decision, d.current_step, d.target_step
             );
             for c in d.checks.iter().chain(d.volume.as_ref()) {
-                let v = c.value.map_or("no data".to_string(), |v| v.to_string());
+                let v = c
+                    .value
+                    .map_or("no data".to_string(), crate::canary::decide::fmt_value);
                 let status = serde_json::to_value(c.status)?;
                 println!(
                     "  {:<8} {} {v} (pass {})",
@@ -293,7 +299,11 @@ fn run_rollout(a: &RolloutArgs) -> anyhow::Result<()> {
     };
     let d = store::read_decision(&file)?;
     if d.tenant != *tenant {
-        bail!("{}: decision is for tenant {:?}, not {tenant:?}", file.display(), d.tenant);
+        bail!(
+            "{}: decision is for tenant {:?}, not {tenant:?}",
+            file.display(),
+            d.tenant
+        );
     }
     let trace_id = a.trace_id.clone().unwrap_or_else(|| d.trace_id.clone());
     let at = rfc3339(now);
@@ -380,7 +390,10 @@ fn run_status(a: &StatusArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| OperateState::initial(tenant, &cfg.steps));
     let latest = store::latest_decision(&paths.canary_dir)?;
-    let decision = latest.as_ref().map(|p| store::read_decision(p)).transpose()?;
+    let decision = latest
+        .as_ref()
+        .map(|p| store::read_decision(p))
+        .transpose()?;
     match a.format {
         Format::Json => {
             let v = serde_json::json!({
@@ -397,7 +410,11 @@ fn run_status(a: &StatusArgs) -> anyhow::Result<()> {
             println!(
                 "state: {}{}",
                 paths.state.display(),
-                if stored.is_none() { " (none yet: initial state)" } else { "" }
+                if stored.is_none() {
+                    " (none yet: initial state)"
+                } else {
+                    ""
+                }
             );
             println!("step: {} (steps {:?})", state.step, cfg.steps);
             let ks = &state.kill_switch;

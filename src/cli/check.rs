@@ -44,6 +44,11 @@ pub struct CheckArgs {
     pub enable_features: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Alert state file: restored before and saved (atomically) after this
+    /// evaluation, so `for:` holds across runs (e.g. from cron). Without it,
+    /// history is replayed from the snapshots instead.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
     /// `--prometheus URL` / `--config FILE`: a remote datasource instead of snapshots.
     #[command(flatten)]
     pub remote: super::remote::RemoteArgs,
@@ -130,7 +135,13 @@ fn evaluate(args: &CheckArgs, files: &[rules::RuleFile]) -> anyhow::Result<Repla
     if interval <= 0 {
         return Err(anyhow!("--eval-interval: must be greater than zero"));
     }
-    if let Some(cfg) = super::remote::datasource_config(&args.remote)? {
+    let remote = super::remote::datasource_config(&args.remote)?;
+    if args.state.is_some() && remote.is_some() {
+        return Err(anyhow!(
+            "--state: not supported with a remote datasource yet"
+        ));
+    }
+    if let Some(cfg) = remote {
         let opts = ReplayOptions {
             default_interval_ms: interval,
             external_url: args.external_url.clone(),
@@ -164,7 +175,27 @@ fn evaluate(args: &CheckArgs, files: &[rules::RuleFile]) -> anyhow::Result<Repla
         // No data at all: nothing to replay, one evaluation at `at`.
         data_start_ms: Some(data_start.unwrap_or(at)),
     };
+    if let Some(path) = &args.state {
+        return evaluate_with_state(files, &ds, at, &opts, path);
+    }
     Ok(rules::replay(files, &ds, at, &opts))
+}
+
+/// `--state FILE`: one evaluation continuing from the saved alert state. A
+/// corrupt or foreign file is an error and is left as it was.
+fn evaluate_with_state(
+    files: &[rules::RuleFile],
+    ds: &EmbeddedQuerier,
+    at: i64,
+    opts: &ReplayOptions,
+    path: &std::path::Path,
+) -> anyhow::Result<ReplayReport> {
+    let store = crate::alerting::StateStore::new(path);
+    let mut state = store.load()?.unwrap_or_default();
+    let report = rules::replay::evaluate_with_state(files, ds, at, opts, &mut state)
+        .map_err(|e| anyhow!("--state {}: {e}", path.display()))?;
+    store.save(&state)?;
+    Ok(report)
 }
 
 fn has_feature(args: &CheckArgs, name: &str) -> bool {

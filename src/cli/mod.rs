@@ -10,6 +10,7 @@ pub mod remote;
 pub mod routes;
 pub mod run;
 pub mod silence;
+pub mod template;
 pub mod test;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// Run the service: evaluate rules, scrape, route and serve the HTTP API (--once: one round).
     Run(run::RunArgs),
+    /// Render notification templates.
+    Template(template::TemplateArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -52,5 +55,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Canary(a) => canary::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Run(a) => run::run(a),
+        Command::Template(a) => template::run(a),
     }
 }

@@ -115,7 +115,8 @@ impl TemplateSet {
                 PartSource::Inline { field, text } => (format!("config field {field}"), text.clone()),
             };
             let reg = if p.html { &mut html } else { &mut plain };
-            reg.register_template_string(p.name, src)
+            // A template may not share its name with the partial it calls.
+            reg.register_template_string(&reg_name(p.name), src)
                 .map_err(|e| TemplateError {
                     source_name: name.clone(),
                     part: p.name.to_string(),
@@ -139,7 +140,7 @@ impl TemplateSet {
 
     fn render_part(&self, p: &Part, data: &Value) -> Result<String, String> {
         let reg = if p.html { &self.html } else { &self.plain };
-        reg.render(p.name, data)
+        reg.render(&reg_name(p.name), data)
             .map(|s| s.trim().to_string())
             .map_err(|e| e.to_string())
     }
@@ -153,6 +154,10 @@ impl TemplateSet {
             .ok_or_else(|| super::NotifyError::Template(format!("no part {name:?}")))?;
         self.render_part(p, data).map_err(super::NotifyError::Template)
     }
+}
+
+fn reg_name(part: &str) -> String {
+    format!("alertgate:{part}")
 }
 
 /// Renders one handlebars string with the helpers (email headers).

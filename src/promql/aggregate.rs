@@ -7,17 +7,17 @@
 
 use super::aggregate_k;
 use super::engine::Evaluator;
+use super::fxhash::FxHashMap as HashMap;
 use super::gofmt::{format_float_f, format_float_g};
 use super::ivalue::{ESample, EValue};
 use super::value::EvalError;
 use crate::model::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
-    T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN, T_QUANTILE, T_STDDEV,
-    T_STDVAR, T_SUM, T_TOPK,
+    T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN,
+    T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
 };
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use std::borrow::Cow;
-use super::fxhash::FxHashMap as HashMap;
 
 /// `by (...)` / `without (...)` of an aggregation, names sorted.
 pub(crate) struct Grouping {
@@ -38,7 +38,9 @@ impl Grouping {
     }
 
     fn listed(&self, name: &str) -> bool {
-        self.names.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+        self.names
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .is_ok()
     }
 
     /// Writes the grouping key of `labels` into `buf` (cleared first).
@@ -74,7 +76,11 @@ impl Grouping {
 }
 
 /// Evaluates an aggregation at `t`.
-pub(crate) fn eval_aggregate<'a>(ev: &mut Evaluator<'a>, a: &AggregateExpr, t: i64) -> Result<EValue<'a>, EvalError> {
+pub(crate) fn eval_aggregate<'a>(
+    ev: &mut Evaluator<'a>,
+    a: &AggregateExpr,
+    t: i64,
+) -> Result<EValue<'a>, EvalError> {
     let op = a.op.id();
     let param = match &a.param {
         Some(p) => Some(ev.eval(p, t)?),
@@ -82,18 +88,30 @@ pub(crate) fn eval_aggregate<'a>(ev: &mut Evaluator<'a>, a: &AggregateExpr, t: i
     };
     let input = match ev.eval(&a.expr, t)? {
         EValue::Vector(v) => v,
-        _ => return Err(EvalError::Execution(format!("expected instant vector argument for {}", a.op))),
+        _ => {
+            return Err(EvalError::Execution(format!(
+                "expected instant vector argument for {}",
+                a.op
+            )))
+        }
     };
     let grouping = Grouping::of(a);
     let scalar_param = || match &param {
         Some(EValue::Scalar(v)) => Ok(*v),
-        _ => Err(EvalError::Execution(format!("expected scalar parameter for {}", a.op))),
+        _ => Err(EvalError::Execution(format!(
+            "expected scalar parameter for {}",
+            a.op
+        ))),
     };
     let out = match op {
         T_COUNT_VALUES => {
             let label = match &param {
                 Some(EValue::String(s)) => s.clone(),
-                _ => return Err(EvalError::Execution("expected string parameter for count_values".into())),
+                _ => {
+                    return Err(EvalError::Execution(
+                        "expected string parameter for count_values".into(),
+                    ))
+                }
             };
             count_values(&input, &grouping, &label, t)?
         }
@@ -157,7 +175,13 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
-fn simple<'a>(op: u16, input: &[ESample<'_>], grouping: &Grouping, q: f64, t: i64) -> Result<Vec<ESample<'a>>, EvalError> {
+fn simple<'a>(
+    op: u16,
+    input: &[ESample<'_>],
+    grouping: &Grouping,
+    q: f64,
+    t: i64,
+) -> Result<Vec<ESample<'a>>, EvalError> {
     let mut index: HashMap<String, usize> = HashMap::default();
     let mut groups: Vec<Group> = Vec::new();
     let mut key = String::new();
@@ -181,7 +205,11 @@ fn simple<'a>(op: u16, input: &[ESample<'_>], grouping: &Grouping, q: f64, t: i6
                     kahan_c: 0.0,
                     count: 1.0,
                     incremental_mean: false,
-                    values: if op == T_QUANTILE { vec![f] } else { Vec::new() },
+                    values: if op == T_QUANTILE {
+                        vec![f]
+                    } else {
+                        Vec::new()
+                    },
                 });
                 continue;
             }
@@ -225,7 +253,11 @@ fn simple<'a>(op: u16, input: &[ESample<'_>], grouping: &Grouping, q: f64, t: i6
                 g.value += delta * (f - g.mean);
             }
             T_QUANTILE => g.values.push(f),
-            _ => return Err(EvalError::Execution(format!("unknown aggregation operator {op}"))),
+            _ => {
+                return Err(EvalError::Execution(format!(
+                    "unknown aggregation operator {op}"
+                )))
+            }
         }
     }
 
@@ -244,7 +276,12 @@ fn simple<'a>(op: u16, input: &[ESample<'_>], grouping: &Grouping, q: f64, t: i6
         // Prometheus takes the flag from the input series at the group's
         // index; it only matters for `by (__name__)`.
         let drop_name = input.get(gi).is_some_and(|s| s.drop_name);
-        out.push(ESample { labels: Cow::Owned(g.labels), t, v, drop_name });
+        out.push(ESample {
+            labels: Cow::Owned(g.labels),
+            t,
+            v,
+            drop_name,
+        });
     }
     Ok(out)
 }
@@ -282,17 +319,26 @@ fn count_values<'a>(
     t: i64,
 ) -> Result<Vec<ESample<'a>>, EvalError> {
     if label.is_empty() {
-        return Err(EvalError::Execution(format!("invalid label name {}", super::gofmt::quote(label))));
+        return Err(EvalError::Execution(format!(
+            "invalid label name {}",
+            super::gofmt::quote(label)
+        )));
     }
     // With `by`, the value label is part of the grouping.
     let grouping = if grouping.without {
-        Grouping { without: true, names: grouping.names.clone() }
+        Grouping {
+            without: true,
+            names: grouping.names.clone(),
+        }
     } else {
         let mut names = grouping.names.clone();
         names.push(label.to_string());
         names.sort();
         names.dedup();
-        Grouping { without: false, names }
+        Grouping {
+            without: false,
+            names,
+        }
     };
     let mut index: HashMap<String, usize> = HashMap::default();
     let mut out: Vec<ESample<'a>> = Vec::new();
@@ -305,7 +351,12 @@ fn count_values<'a>(
             Some(&i) => out[i].v += 1.0,
             None => {
                 index.insert(key.clone(), out.len());
-                out.push(ESample { labels: Cow::Owned(grouping.labels(&labels)), t, v: 1.0, drop_name: false });
+                out.push(ESample {
+                    labels: Cow::Owned(grouping.labels(&labels)),
+                    t,
+                    v: 1.0,
+                    drop_name: false,
+                });
             }
         }
     }
@@ -317,16 +368,29 @@ mod tests {
     use super::*;
 
     fn vs(pairs: &[(&str, &str)], v: f64) -> ESample<'static> {
-        ESample { labels: Cow::Owned(Labels::from_pairs(pairs.iter().copied())), t: 0, v, drop_name: false }
+        ESample {
+            labels: Cow::Owned(Labels::from_pairs(pairs.iter().copied())),
+            t: 0,
+            v,
+            drop_name: false,
+        }
     }
 
     fn by(names: &[&str]) -> Grouping {
-        Grouping { without: false, names: names.iter().map(|s| s.to_string()).collect() }
+        Grouping {
+            without: false,
+            names: names.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     #[test]
     fn kahan_sum_is_exact_where_naive_is_not() {
-        let input = vec![vs(&[("a", "1")], 1.0), vs(&[("a", "2")], 1e100), vs(&[("a", "3")], 1.0), vs(&[("a", "4")], -1e100)];
+        let input = vec![
+            vs(&[("a", "1")], 1.0),
+            vs(&[("a", "2")], 1e100),
+            vs(&[("a", "3")], 1.0),
+            vs(&[("a", "4")], -1e100),
+        ];
         let out = simple(T_SUM, &input, &by(&[]), 0.0, 0).unwrap();
         assert_eq!(out[0].v, 2.0);
         let avg = simple(T_AVG, &input, &by(&[]), 0.0, 0).unwrap();
@@ -358,7 +422,10 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(*out[0].labels, Labels::from_pairs([("job", "a")]));
         assert_eq!(out[0].v, 3.0);
-        let without = Grouping { without: true, names: vec!["i".into()] };
+        let without = Grouping {
+            without: true,
+            names: vec!["i".into()],
+        };
         let out = simple(T_COUNT, &input, &without, 0.0, 0).unwrap();
         assert_eq!(*out[0].labels, Labels::from_pairs([("job", "a")]));
         assert_eq!(out[0].v, 2.0);
@@ -371,14 +438,24 @@ mod tests {
             .enumerate()
             .map(|(i, &v)| vs(&[("i", &i.to_string())], v))
             .collect();
-        assert_eq!(simple(T_STDDEV, &input, &by(&[]), 0.0, 0).unwrap()[0].v, 2.0);
-        assert_eq!(simple(T_QUANTILE, &input, &by(&[]), 0.5, 0).unwrap()[0].v, 4.5);
+        assert_eq!(
+            simple(T_STDDEV, &input, &by(&[]), 0.0, 0).unwrap()[0].v,
+            2.0
+        );
+        assert_eq!(
+            simple(T_QUANTILE, &input, &by(&[]), 0.5, 0).unwrap()[0].v,
+            4.5
+        );
         assert_eq!(quantile(2.0, vec![1.0]), f64::INFINITY);
     }
 
     #[test]
     fn count_values_labels_values() {
-        let input = vec![vs(&[("i", "1")], 1.0), vs(&[("i", "2")], 1.0), vs(&[("i", "3")], 2.5)];
+        let input = vec![
+            vs(&[("i", "1")], 1.0),
+            vs(&[("i", "2")], 1.0),
+            vs(&[("i", "3")], 2.5),
+        ];
         let out = count_values(&input, &by(&[]), "value", 0).unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(*out[0].labels, Labels::from_pairs([("value", "1")]));

@@ -4,13 +4,13 @@
 //! because the output order and the choice among equal values follow them.
 
 use super::aggregate::Grouping;
+use super::fxhash::FxHashMap as HashMap;
 use super::gofmt::format_float_g;
 use super::ivalue::ESample;
 use super::value::EvalError;
 use super::xxhash::xxh64;
 use crate::model::Labels;
 use promql_parser::parser::token::{T_BOTTOMK, T_LIMITK, T_LIMIT_RATIO, T_TOPK};
-use super::fxhash::FxHashMap as HashMap;
 
 /// Largest float that converts to an int64 without overflow (Prometheus's `maxInt64`).
 const MAX_INT64: f64 = 9_223_372_036_854_774_784.0;
@@ -136,7 +136,10 @@ pub(crate) fn eval_k<'a>(
     let mut ratio = 0.0;
     if op == T_LIMIT_RATIO {
         if p.is_nan() {
-            return Err(EvalError::Execution(format!("Ratio value {} is NaN", format_float_g(p))));
+            return Err(EvalError::Execution(format!(
+                "Ratio value {} is NaN",
+                format_float_g(p)
+            )));
         }
         if p == 0.0 {
             return Ok(Vec::new());
@@ -144,7 +147,10 @@ pub(crate) fn eval_k<'a>(
         ratio = p.clamp(-1.0, 1.0);
     } else {
         if !(p <= MAX_INT64 && p >= MIN_INT64) {
-            return Err(EvalError::Execution(format!("Scalar value {} overflows int64", format_float_g(p))));
+            return Err(EvalError::Execution(format!(
+                "Scalar value {} overflows int64",
+                format_float_g(p)
+            )));
         }
         let ki = (p as i64).min(input.len() as i64);
         if ki < 1 {
@@ -248,14 +254,24 @@ mod tests {
     }
 
     fn no_grouping() -> Grouping {
-        Grouping { without: false, names: vec![] }
+        Grouping {
+            without: false,
+            names: vec![],
+        }
     }
 
     #[test]
     fn topk_and_bottomk_order() {
         let out = eval_k(T_TOPK, input(&[1.0, 5.0, 3.0, 4.0]), &no_grouping(), 3.0, 0).unwrap();
         assert_eq!(values(&out), vec![5.0, 4.0, 3.0]);
-        let out = eval_k(T_BOTTOMK, input(&[1.0, 5.0, 3.0, 4.0]), &no_grouping(), 2.0, 0).unwrap();
+        let out = eval_k(
+            T_BOTTOMK,
+            input(&[1.0, 5.0, 3.0, 4.0]),
+            &no_grouping(),
+            2.0,
+            0,
+        )
+        .unwrap();
         assert_eq!(values(&out), vec![1.0, 3.0]);
     }
 
@@ -263,7 +279,14 @@ mod tests {
     fn topk_prefers_numbers_over_nan() {
         let out = eval_k(T_TOPK, input(&[f64::NAN, 2.0, 1.0]), &no_grouping(), 2.0, 0).unwrap();
         assert_eq!(values(&out), vec![2.0, 1.0]);
-        let out = eval_k(T_BOTTOMK, input(&[f64::NAN, 2.0, 1.0]), &no_grouping(), 2.0, 0).unwrap();
+        let out = eval_k(
+            T_BOTTOMK,
+            input(&[f64::NAN, 2.0, 1.0]),
+            &no_grouping(),
+            2.0,
+            0,
+        )
+        .unwrap();
         assert_eq!(values(&out), vec![1.0, 2.0]);
     }
 
@@ -271,8 +294,15 @@ mod tests {
     fn k_parameter_errors_and_bounds() {
         let err = eval_k(T_TOPK, input(&[1.0]), &no_grouping(), f64::NAN, 0).unwrap_err();
         assert_eq!(err.to_string(), "Scalar value NaN overflows int64");
-        assert!(eval_k(T_TOPK, input(&[1.0]), &no_grouping(), 0.5, 0).unwrap().is_empty());
-        assert_eq!(eval_k(T_TOPK, input(&[1.0, 2.0]), &no_grouping(), 1e9, 0).unwrap().len(), 2);
+        assert!(eval_k(T_TOPK, input(&[1.0]), &no_grouping(), 0.5, 0)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            eval_k(T_TOPK, input(&[1.0, 2.0]), &no_grouping(), 1e9, 0)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -282,7 +312,14 @@ mod tests {
         let rest = eval_k(T_LIMIT_RATIO, inp.clone(), &no_grouping(), -0.5, 0).unwrap();
         // A ratio r and its complement -(1-r) partition the input.
         assert_eq!(some.len() + rest.len(), 50);
-        assert!(some.iter().all(|s| !rest.iter().any(|r| r.labels == s.labels)));
-        assert_eq!(eval_k(T_LIMIT_RATIO, inp, &no_grouping(), 1.0, 0).unwrap().len(), 50);
+        assert!(some
+            .iter()
+            .all(|s| !rest.iter().any(|r| r.labels == s.labels)));
+        assert_eq!(
+            eval_k(T_LIMIT_RATIO, inp, &no_grouping(), 1.0, 0)
+                .unwrap()
+                .len(),
+            50
+        );
     }
 }

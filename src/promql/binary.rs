@@ -4,17 +4,17 @@
 //! `resultMetric` and `signatureFunc` of Prometheus 3.5 `promql/engine.go`.
 
 use super::engine::Evaluator;
+use super::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use super::gofmt::labels_string;
 use super::ivalue::{ESample, EValue};
 use super::value::EvalError;
 use crate::model::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
-    TokenId, T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD, T_MUL, T_NEQ,
-    T_POW, T_SUB,
+    TokenId, T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS,
+    T_MOD, T_MUL, T_NEQ, T_POW, T_SUB,
 };
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 use std::borrow::Cow;
-use super::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// How the two sides of a vector-vector operation are matched.
 struct Matching {
@@ -52,7 +52,12 @@ fn matching_of(b: &BinaryExpr) -> Matching {
     };
     names.sort();
     names.dedup();
-    Matching { card, on, names, include }
+    Matching {
+        card,
+        on,
+        names,
+        include,
+    }
 }
 
 fn is_comparison(op: TokenId) -> bool {
@@ -70,15 +75,33 @@ fn go_mod(a: f64, b: f64) -> f64 {
 }
 
 /// Evaluates a binary expression at `t`.
-pub(crate) fn eval_binary<'a>(ev: &mut Evaluator<'a>, b: &BinaryExpr, t: i64) -> Result<EValue<'a>, EvalError> {
+pub(crate) fn eval_binary<'a>(
+    ev: &mut Evaluator<'a>,
+    b: &BinaryExpr,
+    t: i64,
+) -> Result<EValue<'a>, EvalError> {
     let lhs = ev.eval(&b.lhs, t)?;
     let rhs = ev.eval(&b.rhs, t)?;
     let op = b.op.id();
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
     match (lhs, rhs) {
         (EValue::Scalar(l), EValue::Scalar(r)) => Ok(EValue::Scalar(scalar_binop(op, l, r)?)),
-        (EValue::Vector(v), EValue::Scalar(s)) => Ok(EValue::Vector(vector_scalar(op, v, s, false, return_bool, t)?)),
-        (EValue::Scalar(s), EValue::Vector(v)) => Ok(EValue::Vector(vector_scalar(op, v, s, true, return_bool, t)?)),
+        (EValue::Vector(v), EValue::Scalar(s)) => Ok(EValue::Vector(vector_scalar(
+            op,
+            v,
+            s,
+            false,
+            return_bool,
+            t,
+        )?)),
+        (EValue::Scalar(s), EValue::Vector(v)) => Ok(EValue::Vector(vector_scalar(
+            op,
+            v,
+            s,
+            true,
+            return_bool,
+            t,
+        )?)),
         (EValue::Vector(l), EValue::Vector(r)) => {
             let m = matching_of(b);
             let mut out = match op {
@@ -115,7 +138,11 @@ fn elem_binop(op: TokenId, l: f64, r: f64) -> Result<(f64, bool), EvalError> {
         T_LSS => (l, l < r),
         T_GTE => (l, l >= r),
         T_LTE => (l, l <= r),
-        _ => return Err(EvalError::Execution(format!("operator {op} not allowed for operations between vectors"))),
+        _ => {
+            return Err(EvalError::Execution(format!(
+                "operator {op} not allowed for operations between vectors"
+            )))
+        }
     })
 }
 
@@ -173,7 +200,11 @@ fn signature_into(labels: &Labels, m: &Matching, sig: &mut String) {
     sig.clear();
     for l in labels {
         let listed = m.names.binary_search(&l.name).is_ok();
-        let take = if m.on { listed } else { !listed && l.name != METRIC_NAME };
+        let take = if m.on {
+            listed
+        } else {
+            !listed && l.name != METRIC_NAME
+        };
         if take {
             sig.push_str(&l.name);
             sig.push('\u{ff}');
@@ -195,7 +226,12 @@ fn signature_set(v: &[ESample<'_>], m: &Matching) -> HashSet<String> {
 }
 
 /// Keeps the samples of `l` whose signature is (or is not) in `set`.
-fn filter_by_set<'a>(l: Vec<ESample<'a>>, set: &HashSet<String>, m: &Matching, keep_if: bool) -> Vec<ESample<'a>> {
+fn filter_by_set<'a>(
+    l: Vec<ESample<'a>>,
+    set: &HashSet<String>,
+    m: &Matching,
+    keep_if: bool,
+) -> Vec<ESample<'a>> {
     let mut buf = String::new();
     l.into_iter()
         .filter(|s| {
@@ -249,9 +285,17 @@ fn match_labels(labels: &Labels, m: &Matching) -> Labels {
 }
 
 fn result_metric(lhs: &Labels, rhs: &Labels, op: TokenId, m: &Matching) -> Labels {
-    let mut out = if changes_metric_schema(op) { lhs.without_metric_name() } else { lhs.clone() };
+    let mut out = if changes_metric_schema(op) {
+        lhs.without_metric_name()
+    } else {
+        lhs.clone()
+    };
     if m.card == Card::OneToOne {
-        out = if m.on { out.keep(&m.names) } else { out.drop_names(&m.names) };
+        out = if m.on {
+            out.keep(&m.names)
+        } else {
+            out.drop_names(&m.names)
+        };
     }
     for name in &m.include {
         match rhs.get(name) {
@@ -280,7 +324,8 @@ fn vector_binop<'a>(
     let swapped = m.card == Card::OneToMany;
     let (lhs, rhs) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
 
-    let mut right: HashMap<String, usize> = HashMap::with_capacity_and_hasher(rhs.len(), Default::default());
+    let mut right: HashMap<String, usize> =
+        HashMap::with_capacity_and_hasher(rhs.len(), Default::default());
     for (i, rs) in rhs.iter().enumerate() {
         let sig = signature(&rs.labels, m);
         if let Some(&dup) = right.get(&sig) {
@@ -304,7 +349,9 @@ fn vector_binop<'a>(
     let mut sig = String::new();
     for ls in &lhs {
         signature_into(&ls.labels, m, &mut sig);
-        let Some(&ri) = right.get(sig.as_str()) else { continue };
+        let Some(&ri) = right.get(sig.as_str()) else {
+            continue;
+        };
         let rs = &rhs[ri];
         let (fl, fr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
         let (mut val, keep) = elem_binop(op, fl, fr)?;
@@ -326,7 +373,12 @@ fn vector_binop<'a>(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
             ));
         }
-        out.push(ESample { labels: Cow::Owned(metric), t, v: val, drop_name: return_bool });
+        out.push(ESample {
+            labels: Cow::Owned(metric),
+            t,
+            v: val,
+            drop_name: return_bool,
+        });
     }
     Ok(out)
 }
@@ -336,7 +388,12 @@ mod tests {
     use super::*;
 
     fn vs(pairs: &[(&str, &str)], v: f64) -> ESample<'static> {
-        ESample { labels: Cow::Owned(Labels::from_pairs(pairs.iter().copied())), t: 0, v, drop_name: false }
+        ESample {
+            labels: Cow::Owned(Labels::from_pairs(pairs.iter().copied())),
+            t: 0,
+            v,
+            drop_name: false,
+        }
     }
 
     fn ignoring(names: &[&str]) -> Matching {
@@ -364,8 +421,16 @@ mod tests {
     #[test]
     fn duplicate_right_side_is_an_error() {
         let l = vec![vs(&[("x", "1"), ("y", "a")], 1.0)];
-        let r = vec![vs(&[("x", "1"), ("y", "a")], 1.0), vs(&[("x", "1"), ("y", "b")], 1.0)];
-        let m = Matching { card: Card::OneToOne, on: true, names: vec!["x".into()], include: vec![] };
+        let r = vec![
+            vs(&[("x", "1"), ("y", "a")], 1.0),
+            vs(&[("x", "1"), ("y", "b")], 1.0),
+        ];
+        let m = Matching {
+            card: Card::OneToOne,
+            on: true,
+            names: vec!["x".into()],
+            include: vec![],
+        };
         let err = vector_binop(T_ADD, l, r, &m, false, 0).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -375,12 +440,23 @@ mod tests {
 
     #[test]
     fn group_left_copies_include_labels() {
-        let l = vec![vs(&[("i", "1"), ("j", "x")], 2.0), vs(&[("i", "2"), ("j", "x")], 3.0)];
+        let l = vec![
+            vs(&[("i", "1"), ("j", "x")], 2.0),
+            vs(&[("i", "2"), ("j", "x")], 3.0),
+        ];
         let r = vec![vs(&[("j", "x"), ("v", "9")], 10.0)];
-        let m = Matching { card: Card::ManyToOne, on: true, names: vec!["j".into()], include: vec!["v".into()] };
+        let m = Matching {
+            card: Card::ManyToOne,
+            on: true,
+            names: vec!["j".into()],
+            include: vec!["v".into()],
+        };
         let out = vector_binop(T_MUL, l, r, &m, false, 0).unwrap();
         assert_eq!(out.len(), 2);
-        assert_eq!(*out[0].labels, Labels::from_pairs([("i", "1"), ("j", "x"), ("v", "9")]));
+        assert_eq!(
+            *out[0].labels,
+            Labels::from_pairs([("i", "1"), ("j", "x"), ("v", "9")])
+        );
         assert_eq!(out[1].v, 30.0);
     }
 
@@ -396,12 +472,20 @@ mod tests {
 
     #[test]
     fn set_operators() {
-        let m = Matching { card: Card::ManyToMany, on: false, names: vec![], include: vec![] };
+        let m = Matching {
+            card: Card::ManyToMany,
+            on: false,
+            names: vec![],
+            include: vec![],
+        };
         let l = vec![vs(&[("x", "1")], 1.0), vs(&[("x", "2")], 2.0)];
         let r = vec![vs(&[("x", "2")], 20.0), vs(&[("x", "3")], 30.0)];
         assert_eq!(vector_and(l.clone(), r.clone(), &m).len(), 1);
         let or = vector_or(l.clone(), r.clone(), &m);
-        assert_eq!(or.iter().map(|s| s.v).collect::<Vec<_>>(), vec![1.0, 2.0, 30.0]);
+        assert_eq!(
+            or.iter().map(|s| s.v).collect::<Vec<_>>(),
+            vec![1.0, 2.0, 30.0]
+        );
         let unless = vector_unless(l, r, &m);
         assert_eq!(unless.iter().map(|s| s.v).collect::<Vec<_>>(), vec![1.0]);
     }

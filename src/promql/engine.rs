@@ -8,6 +8,7 @@
 //! Semantics follow Prometheus 3.5 `promql/engine.go`.
 
 use super::functions::{self, FnCtx};
+use super::fxhash::FxHashMap as HashMap;
 use super::ivalue::{ESample, EValue};
 use super::selector;
 use super::value::{Annotations, EvalError, Matrix, QueryOutput, QueryValue, RangeSeries};
@@ -16,7 +17,6 @@ use promql_parser::parser::token::{T_LIMITK, T_LIMIT_RATIO};
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, SubqueryExpr, VectorSelector};
 use std::borrow::Cow;
-use super::fxhash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 #[derive(Debug, Clone)]
@@ -82,7 +82,10 @@ impl Engine {
             EValue::Vector(v) => QueryValue::Vector(finish_vector(v)?),
             EValue::Matrix(m) => QueryValue::Matrix(finish_matrix(m.series)?),
         };
-        Ok(QueryOutput { value, annotations: ev.annotations })
+        Ok(QueryOutput {
+            value,
+            annotations: ev.annotations,
+        })
     }
 
     /// Evaluates `expr` at every step from `start` to `end` inclusive (ms).
@@ -124,12 +127,19 @@ impl Engine {
                         acc.push_cow(s.labels, s.drop_name, t, s.v)?;
                     }
                 }
-                _ => return Err(EvalError::Execution("unexpected value type in range query".into())),
+                _ => {
+                    return Err(EvalError::Execution(
+                        "unexpected value type in range query".into(),
+                    ))
+                }
             }
             t += step;
         }
         let series = finish_matrix(acc.series)?;
-        Ok(QueryOutput { value: QueryValue::Matrix(series), annotations: ev.annotations })
+        Ok(QueryOutput {
+            value: QueryValue::Matrix(series),
+            annotations: ev.annotations,
+        })
     }
 
     /// Rejects what Prometheus's parser rejects when a feature is off.
@@ -137,7 +147,8 @@ impl Engine {
         if self.opts.experimental_functions {
             return Ok(());
         }
-        walk(expr, &mut |e| match e {
+        walk(expr, &mut |e| {
+            match e {
             Expr::Aggregate(a) if matches!(a.op.id(), T_LIMITK | T_LIMIT_RATIO) => Err(EvalError::Execution(format!(
                 "{}() is experimental and must be enabled with --enable-feature=promql-experimental-functions",
                 a.op
@@ -149,6 +160,7 @@ impl Engine {
                 )))
             }
             _ => Ok(()),
+        }
         })
     }
 }
@@ -184,7 +196,13 @@ struct StepAccumulator {
 
 impl StepAccumulator {
     /// Like [`Self::push`], copying borrowed labels only for a new series.
-    fn push_cow(&mut self, labels: Cow<'_, Labels>, drop_name: bool, t: i64, v: f64) -> Result<(), EvalError> {
+    fn push_cow(
+        &mut self,
+        labels: Cow<'_, Labels>,
+        drop_name: bool,
+        t: i64,
+        v: f64,
+    ) -> Result<(), EvalError> {
         match self.index.get(labels.as_ref()) {
             Some(&i) => {
                 let s = &mut self.series[i];
@@ -210,7 +228,11 @@ impl StepAccumulator {
             }
             None => {
                 self.index.insert(labels.clone(), self.series.len());
-                self.series.push(RangeSeries { labels, points: vec![Sample { t, v }], drop_name });
+                self.series.push(RangeSeries {
+                    labels,
+                    points: vec![Sample { t, v }],
+                    drop_name,
+                });
             }
         }
         Ok(())
@@ -222,10 +244,20 @@ impl StepAccumulator {
 fn finish_vector(v: Vec<ESample<'_>>) -> Result<Vec<(Labels, f64)>, EvalError> {
     let out: Vec<(Labels, f64)> = v
         .into_iter()
-        .map(|s| (if s.drop_name { s.labels.without_metric_name() } else { s.labels.into_owned() }, s.v))
+        .map(|s| {
+            (
+                if s.drop_name {
+                    s.labels.without_metric_name()
+                } else {
+                    s.labels.into_owned()
+                },
+                s.v,
+            )
+        })
         .collect();
     if out.len() > 1 {
-        let mut seen = super::fxhash::FxHashSet::with_capacity_and_hasher(out.len(), Default::default());
+        let mut seen =
+            super::fxhash::FxHashSet::with_capacity_and_hasher(out.len(), Default::default());
         for (l, _) in &out {
             if !seen.insert(l) {
                 return Err(EvalError::Execution(DUPLICATE_LABELSET.into()));
@@ -270,7 +302,14 @@ pub(crate) struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     pub(crate) fn new(store: &'a MemStore, opts: &'a EngineOptions, start: i64, end: i64) -> Self {
-        Evaluator { store, opts, start, end, annotations: Annotations::default(), selections: HashMap::default() }
+        Evaluator {
+            store,
+            opts,
+            start,
+            end,
+            annotations: Annotations::default(),
+            selections: HashMap::default(),
+        }
     }
 
     /// Evaluates `expr` at time `t`.
@@ -298,26 +337,32 @@ impl<'a> Evaluator<'a> {
                     Ok(EValue::Vector(vs))
                 }
                 _ => Err(EvalError::Execution(
-                    "unary expression only allowed on expressions of type scalar or instant vector".into(),
+                    "unary expression only allowed on expressions of type scalar or instant vector"
+                        .into(),
                 )),
             },
             Expr::Binary(b) => super::binary::eval_binary(self, b, t),
             Expr::Aggregate(a) => super::aggregate::eval_aggregate(self, a, t),
             Expr::VectorSelector(vs) => {
                 let series = self.selection(vs)?;
-                let ref_t = selector::at_ms(&vs.at, self.start, self.end).unwrap_or(t) - selector::offset_ms(&vs.offset);
+                let ref_t = selector::at_ms(&vs.at, self.start, self.end).unwrap_or(t)
+                    - selector::offset_ms(&vs.offset);
                 let out = selector::instant_vector(&series, ref_t, self.opts.lookback_delta_ms);
                 self.check_samples(out.len())?;
                 Ok(EValue::Vector(out))
             }
             Expr::MatrixSelector(ms) => {
                 let series = self.selection(&ms.vs)?;
-                let ref_t =
-                    selector::at_ms(&ms.vs.at, self.start, self.end).unwrap_or(t) - selector::offset_ms(&ms.vs.offset);
+                let ref_t = selector::at_ms(&ms.vs.at, self.start, self.end).unwrap_or(t)
+                    - selector::offset_ms(&ms.vs.offset);
                 let range = selector::duration_ms(&ms.range);
                 let out = selector::range_vector(&series, ref_t, range);
                 self.check_samples(out.iter().map(|s| s.points.len()).sum())?;
-                Ok(EValue::Matrix(Matrix { series: out, range_start: ref_t - range, range_end: ref_t }))
+                Ok(EValue::Matrix(Matrix {
+                    series: out,
+                    range_start: ref_t - range,
+                    range_end: ref_t,
+                }))
             }
             Expr::Subquery(sq) => Ok(EValue::Matrix(self.subquery(sq, t)?)),
             Expr::Call(c) => {
@@ -325,7 +370,11 @@ impl<'a> Evaluator<'a> {
                 for a in &c.args.args {
                     args.push(self.eval(a, t)?.into_value());
                 }
-                let mut ctx = FnCtx { t, arg_exprs: &c.args.args, annotations: &mut self.annotations };
+                let mut ctx = FnCtx {
+                    t,
+                    arg_exprs: &c.args.args,
+                    annotations: &mut self.annotations,
+                };
                 functions::call(c.func.name, args, &mut ctx).map(EValue::from_value)
             }
             Expr::Extension(_) => Err(EvalError::Unsupported("extension expressions".into())),
@@ -354,11 +403,18 @@ impl<'a> Evaluator<'a> {
     /// Evaluates a subquery at `t`: the inner expression at every multiple of
     /// the step (counted from the epoch) in `(t - offset - range, t - offset]`.
     fn subquery(&mut self, sq: &SubqueryExpr, t: i64) -> Result<Matrix, EvalError> {
-        let ref_t = selector::at_ms(&sq.at, self.start, self.end).unwrap_or(t) - selector::offset_ms(&sq.offset);
+        let ref_t = selector::at_ms(&sq.at, self.start, self.end).unwrap_or(t)
+            - selector::offset_ms(&sq.offset);
         let range = selector::duration_ms(&sq.range);
-        let step = sq.step.as_ref().map(selector::duration_ms).unwrap_or(self.opts.default_subquery_step_ms);
+        let step = sq
+            .step
+            .as_ref()
+            .map(selector::duration_ms)
+            .unwrap_or(self.opts.default_subquery_step_ms);
         if step <= 0 {
-            return Err(EvalError::Execution("subquery step must be positive".into()));
+            return Err(EvalError::Execution(
+                "subquery step must be positive".into(),
+            ));
         }
         let mint = ref_t - range;
         // Go's truncating division, as in Prometheus.
@@ -377,12 +433,20 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 EValue::Scalar(v) => acc.push(Labels::new(), false, ts, v)?,
-                _ => return Err(EvalError::Execution("subquery is only allowed on instant vector".into())),
+                _ => {
+                    return Err(EvalError::Execution(
+                        "subquery is only allowed on instant vector".into(),
+                    ))
+                }
             }
             self.check_samples(total)?;
             ts += step;
         }
-        Ok(Matrix { series: acc.series, range_start: mint, range_end: ref_t })
+        Ok(Matrix {
+            series: acc.series,
+            range_start: mint,
+            range_end: ref_t,
+        })
     }
 }
 

@@ -18,11 +18,21 @@ pub(crate) struct ESample<'a> {
 
 impl<'a> ESample<'a> {
     pub(crate) fn into_vsample(self) -> VSample {
-        VSample { labels: self.labels.into_owned(), t: self.t, v: self.v, drop_name: self.drop_name }
+        VSample {
+            labels: self.labels.into_owned(),
+            t: self.t,
+            v: self.v,
+            drop_name: self.drop_name,
+        }
     }
 
     pub(crate) fn from_vsample(s: VSample) -> Self {
-        ESample { labels: Cow::Owned(s.labels), t: s.t, v: s.v, drop_name: s.drop_name }
+        ESample {
+            labels: Cow::Owned(s.labels),
+            t: s.t,
+            v: s.v,
+            drop_name: s.drop_name,
+        }
     }
 }
 

@@ -12,8 +12,6 @@ mod gofmt;
 mod ivalue;
 mod selector;
 #[cfg(test)]
-mod script_driver;
-#[cfg(test)]
 mod tests;
 pub mod value;
 mod xxhash;

@@ -41,7 +41,8 @@ fn convert_one(m: &PMatcher) -> Result<Matcher, EvalError> {
         PMatchOp::Re(_) => MatchOp::Regex,
         PMatchOp::NotRe(_) => MatchOp::NotRegex,
     };
-    Matcher::new(m.name.clone(), op, m.value.clone()).map_err(|e| EvalError::Execution(e.to_string()))
+    Matcher::new(m.name.clone(), op, m.value.clone())
+        .map_err(|e| EvalError::Execution(e.to_string()))
 }
 
 /// Selects the series of a selector, sorted by label set like the series sets
@@ -112,17 +113,30 @@ pub(crate) fn samples_in(samples: &[Sample], mint: i64, maxt: i64) -> Vec<Sample
     if lo >= hi {
         return Vec::new();
     }
-    samples[lo..hi].iter().filter(|s| !is_stale_nan(s.v)).copied().collect()
+    samples[lo..hi]
+        .iter()
+        .filter(|s| !is_stale_nan(s.v))
+        .copied()
+        .collect()
 }
 
 /// An instant vector selector over already selected series at `ref_t`.
 /// Each sample keeps the stored timestamp so `timestamp()` can report it.
 /// The labels stay borrowed from the store.
-pub(crate) fn instant_vector<'a>(series: &[&'a Series], ref_t: i64, lookback: i64) -> Vec<ESample<'a>> {
+pub(crate) fn instant_vector<'a>(
+    series: &[&'a Series],
+    ref_t: i64,
+    lookback: i64,
+) -> Vec<ESample<'a>> {
     let mut out = Vec::with_capacity(series.len());
     for s in series {
         if let Some(p) = sample_at(&s.samples, ref_t, lookback) {
-            out.push(ESample { labels: std::borrow::Cow::Borrowed(&s.labels), t: p.t, v: p.v, drop_name: false });
+            out.push(ESample {
+                labels: std::borrow::Cow::Borrowed(&s.labels),
+                t: p.t,
+                v: p.v,
+                drop_name: false,
+            });
         }
     }
     out
@@ -135,7 +149,11 @@ pub(crate) fn range_vector(series: &[&Series], maxt: i64, range: i64) -> Vec<Ran
     for s in series {
         let points = samples_in(&s.samples, maxt - range, maxt);
         if !points.is_empty() {
-            out.push(RangeSeries { labels: s.labels.clone(), points, drop_name: false });
+            out.push(RangeSeries {
+                labels: s.labels.clone(),
+                points,
+                drop_name: false,
+            });
         }
     }
     out
@@ -170,7 +188,12 @@ mod tests {
 
     #[test]
     fn range_window_left_open_without_stale() {
-        let s = samples(&[(0, 1.0), (60_000, 2.0), (120_000, STALE_NAN), (180_000, 4.0)]);
+        let s = samples(&[
+            (0, 1.0),
+            (60_000, 2.0),
+            (120_000, STALE_NAN),
+            (180_000, 4.0),
+        ]);
         let got = samples_in(&s, 0, 180_000);
         assert_eq!(got, samples(&[(60_000, 2.0), (180_000, 4.0)]));
         assert!(samples_in(&s, 180_000, 200_000).is_empty());

@@ -47,7 +47,8 @@ fn instant(store: &MemStore, q: &str, t: i64) -> Result<QueryValue, EvalError> {
 fn vector(store: &MemStore, q: &str, t: i64) -> Vec<(String, f64)> {
     match instant(store, q, t).unwrap() {
         QueryValue::Vector(v) => {
-            let mut out: Vec<(String, f64)> = v.into_iter().map(|(l, v)| (l.to_string(), v)).collect();
+            let mut out: Vec<(String, f64)> =
+                v.into_iter().map(|(l, v)| (l.to_string(), v)).collect();
             out.sort_by(|a, b| a.0.cmp(&b.0));
             out
         }
@@ -58,29 +59,97 @@ fn vector(store: &MemStore, q: &str, t: i64) -> Vec<(String, f64)> {
 fn http_store() -> MemStore {
     // From selectors.test / operators.test: 5m interval, 0+10x10 and friends.
     let mut s = MemStore::new();
-    load(&mut s, 5 * M, r#"http_requests{job="api-server",instance="0",group="production"}"#, &ramp(0.0, 10.0, 11));
-    load(&mut s, 5 * M, r#"http_requests{job="api-server",instance="1",group="production"}"#, &ramp(0.0, 20.0, 11));
-    load(&mut s, 5 * M, r#"http_requests{job="api-server",instance="0",group="canary"}"#, &ramp(0.0, 30.0, 11));
-    load(&mut s, 5 * M, r#"http_requests{job="api-server",instance="1",group="canary"}"#, &ramp(0.0, 40.0, 11));
-    load(&mut s, 5 * M, r#"http_requests{job="app-server",instance="0",group="production"}"#, &ramp(0.0, 50.0, 11));
-    load(&mut s, 5 * M, r#"http_requests{job="app-server",instance="1",group="production"}"#, &ramp(0.0, 60.0, 11));
-    load(&mut s, 5 * M, r#"http_requests{job="app-server",instance="0",group="canary"}"#, &ramp(0.0, 70.0, 11));
-    load(&mut s, 5 * M, r#"http_requests{job="app-server",instance="1",group="canary"}"#, &ramp(0.0, 80.0, 11));
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="api-server",instance="0",group="production"}"#,
+        &ramp(0.0, 10.0, 11),
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="api-server",instance="1",group="production"}"#,
+        &ramp(0.0, 20.0, 11),
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="api-server",instance="0",group="canary"}"#,
+        &ramp(0.0, 30.0, 11),
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="api-server",instance="1",group="canary"}"#,
+        &ramp(0.0, 40.0, 11),
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="app-server",instance="0",group="production"}"#,
+        &ramp(0.0, 50.0, 11),
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="app-server",instance="1",group="production"}"#,
+        &ramp(0.0, 60.0, 11),
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="app-server",instance="0",group="canary"}"#,
+        &ramp(0.0, 70.0, 11),
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"http_requests{job="app-server",instance="1",group="canary"}"#,
+        &ramp(0.0, 80.0, 11),
+    );
     s
 }
 
 #[test]
 fn selector_with_matchers_offset_and_lookback() {
     let s = http_store();
-    let got = vector(&s, r#"http_requests{job="api-server", group!="canary", instance=~"0|1"}"#, 50 * M);
+    let got = vector(
+        &s,
+        r#"http_requests{job="api-server", group!="canary", instance=~"0|1"}"#,
+        50 * M,
+    );
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].1, 100.0);
     assert_eq!(got[1].1, 200.0);
     // 5m lookback is left-open: at 55m (last sample at 50m) visible; at 55m offset -5m too.
-    assert_eq!(vector(&s, r#"http_requests{job="api-server",instance="0",group="production"} offset 5m"#, 50 * M)[0].1, 90.0);
-    assert_eq!(vector(&s, r#"http_requests{job="api-server",instance="0",group="production"} offset -5m"#, 45 * M)[0].1, 100.0);
-    assert!(vector(&s, r#"http_requests{job="api-server",instance="0",group="production"}"#, 55 * M).is_empty());
-    assert_eq!(vector(&s, r#"http_requests{instance!~"0|1"}"#, 50 * M).len(), 0);
+    assert_eq!(
+        vector(
+            &s,
+            r#"http_requests{job="api-server",instance="0",group="production"} offset 5m"#,
+            50 * M
+        )[0]
+        .1,
+        90.0
+    );
+    assert_eq!(
+        vector(
+            &s,
+            r#"http_requests{job="api-server",instance="0",group="production"} offset -5m"#,
+            45 * M
+        )[0]
+        .1,
+        100.0
+    );
+    assert!(vector(
+        &s,
+        r#"http_requests{job="api-server",instance="0",group="production"}"#,
+        55 * M
+    )
+    .is_empty());
+    assert_eq!(
+        vector(&s, r#"http_requests{instance!~"0|1"}"#, 50 * M).len(),
+        0
+    );
 }
 
 #[test]
@@ -88,7 +157,8 @@ fn at_modifier_and_start_end() {
     let s = http_store();
     let q = r#"http_requests{job="api-server",instance="0",group="production"} @ 600"#;
     assert_eq!(vector(&s, q, 0)[0].1, 20.0);
-    let e = parse(r#"http_requests{job="api-server",instance="0",group="production"} @ end()"#).unwrap();
+    let e = parse(r#"http_requests{job="api-server",instance="0",group="production"} @ end()"#)
+        .unwrap();
     let out = Engine::default().range(&s, &e, 0, 10 * M, 5 * M).unwrap();
     match out.value {
         QueryValue::Matrix(m) => {
@@ -103,7 +173,12 @@ fn at_modifier_and_start_end() {
 #[test]
 fn staleness_marker_hides_series() {
     let mut s = MemStore::new();
-    load(&mut s, M, "metric", &[Some(0.0), Some(1.0), Some(STALE_NAN), Some(2.0)]);
+    load(
+        &mut s,
+        M,
+        "metric",
+        &[Some(0.0), Some(1.0), Some(STALE_NAN), Some(2.0)],
+    );
     assert_eq!(vector(&s, "metric", M)[0].1, 1.0);
     assert!(vector(&s, "metric", 2 * M).is_empty());
     assert!(vector(&s, "metric", 2 * M + 30_000).is_empty());
@@ -113,7 +188,12 @@ fn staleness_marker_hides_series() {
 #[test]
 fn matrix_selector_instant_query() {
     let mut s = MemStore::new();
-    load(&mut s, M, "metric", &[Some(1.0), Some(2.0), Some(STALE_NAN), Some(4.0)]);
+    load(
+        &mut s,
+        M,
+        "metric",
+        &[Some(1.0), Some(2.0), Some(STALE_NAN), Some(4.0)],
+    );
     match instant(&s, "metric[3m]", 3 * M).unwrap() {
         QueryValue::Matrix(m) => {
             let pts: Vec<(i64, f64)> = m[0].points.iter().map(|p| (p.t, p.v)).collect();
@@ -150,45 +230,101 @@ fn subquery_steps_are_aligned_to_the_epoch() {
 #[test]
 fn scalar_and_literals() {
     let s = MemStore::new();
-    assert_eq!(instant(&s, "1 + 2 * 3", 0).unwrap(), QueryValue::Scalar { t: 0, v: 7.0 });
-    assert_eq!(instant(&s, "-(2 ^ 2)", 5).unwrap(), QueryValue::Scalar { t: 5, v: -4.0 });
-    assert_eq!(instant(&s, "2 > bool 1", 0).unwrap(), QueryValue::Scalar { t: 0, v: 1.0 });
-    assert_eq!(instant(&s, r#""abc""#, 0).unwrap(), QueryValue::String { t: 0, s: "abc".into() });
+    assert_eq!(
+        instant(&s, "1 + 2 * 3", 0).unwrap(),
+        QueryValue::Scalar { t: 0, v: 7.0 }
+    );
+    assert_eq!(
+        instant(&s, "-(2 ^ 2)", 5).unwrap(),
+        QueryValue::Scalar { t: 5, v: -4.0 }
+    );
+    assert_eq!(
+        instant(&s, "2 > bool 1", 0).unwrap(),
+        QueryValue::Scalar { t: 0, v: 1.0 }
+    );
+    assert_eq!(
+        instant(&s, r#""abc""#, 0).unwrap(),
+        QueryValue::String {
+            t: 0,
+            s: "abc".into()
+        }
+    );
 }
 
 #[test]
 fn name_is_dropped_at_the_end() {
     let mut s = MemStore::new();
-    load(&mut s, 5 * M, r#"metric_total{env="1"}"#, &[Some(0.0), Some(60.0), Some(120.0)]);
-    load(&mut s, 5 * M, r#"another_metric_total{env="1"}"#, &[Some(60.0), Some(120.0), Some(180.0)]);
-    assert_eq!(vector(&s, "-metric_total", 10 * M), vec![(r#"{env="1"}"#.into(), -120.0)]);
-    assert_eq!(vector(&s, "metric_total + another_metric_total", 10 * M), vec![(r#"{env="1"}"#.into(), 300.0)]);
+    load(
+        &mut s,
+        5 * M,
+        r#"metric_total{env="1"}"#,
+        &[Some(0.0), Some(60.0), Some(120.0)],
+    );
+    load(
+        &mut s,
+        5 * M,
+        r#"another_metric_total{env="1"}"#,
+        &[Some(60.0), Some(120.0), Some(180.0)],
+    );
+    assert_eq!(
+        vector(&s, "-metric_total", 10 * M),
+        vec![(r#"{env="1"}"#.into(), -120.0)]
+    );
+    assert_eq!(
+        vector(&s, "metric_total + another_metric_total", 10 * M),
+        vec![(r#"{env="1"}"#.into(), 300.0)]
+    );
     assert_eq!(
         vector(&s, "metric_total <= another_metric_total", 10 * M),
         vec![(r#"metric_total{env="1"}"#.into(), 120.0)]
     );
-    assert_eq!(vector(&s, "metric_total <= bool another_metric_total", 10 * M), vec![(r#"{env="1"}"#.into(), 1.0)]);
     assert_eq!(
-        vector(&s, r#"sum by (__name__, env) (metric_total{env="1"})"#, 10 * M),
+        vector(&s, "metric_total <= bool another_metric_total", 10 * M),
+        vec![(r#"{env="1"}"#.into(), 1.0)]
+    );
+    assert_eq!(
+        vector(
+            &s,
+            r#"sum by (__name__, env) (metric_total{env="1"})"#,
+            10 * M
+        ),
         vec![(r#"metric_total{env="1"}"#.into(), 120.0)]
     );
     // Dropping the name of two series with equal other labels collides.
     let err = instant(&s, r#"-{env="1"}"#, 10 * M).unwrap_err();
-    assert_eq!(err.to_string(), "vector cannot contain metrics with the same labelset");
+    assert_eq!(
+        err.to_string(),
+        "vector cannot contain metrics with the same labelset"
+    );
     let err = instant(&s, r#"sum by (__name__) (-{env="1"})"#, 10 * M).unwrap_err();
-    assert_eq!(err.to_string(), "vector cannot contain metrics with the same labelset");
+    assert_eq!(
+        err.to_string(),
+        "vector cannot contain metrics with the same labelset"
+    );
 }
 
 #[test]
 fn aggregations_over_store() {
     let s = http_store();
     let got = vector(&s, "sum by (job) (http_requests)", 50 * M);
-    assert_eq!(got, vec![(r#"{job="api-server"}"#.into(), 1000.0), (r#"{job="app-server"}"#.into(), 2600.0)]);
+    assert_eq!(
+        got,
+        vec![
+            (r#"{job="api-server"}"#.into(), 1000.0),
+            (r#"{job="app-server"}"#.into(), 2600.0)
+        ]
+    );
     let got = vector(&s, "count without (instance) (http_requests)", 50 * M);
     assert_eq!(got.len(), 4);
     assert!(got.iter().all(|(_, v)| *v == 2.0));
     let got = vector(&s, r#"topk(1, http_requests{job="api-server"})"#, 50 * M);
-    assert_eq!(got, vec![(r#"http_requests{group="canary", instance="1", job="api-server"}"#.into(), 400.0)]);
+    assert_eq!(
+        got,
+        vec![(
+            r#"http_requests{group="canary", instance="1", job="api-server"}"#.into(),
+            400.0
+        )]
+    );
 }
 
 #[test]
@@ -209,11 +345,22 @@ fn vector_matching_errors() {
     let s = http_store();
     let err = instant(&s, "http_requests + on(job) http_requests", 50 * M).unwrap_err();
     assert!(err.to_string().starts_with("found duplicate series for the match group {job=\"api-server\"} on the right hand-side of the operation"), "{err}");
-    let err = instant(&s, r#"http_requests + on(job) group_left sum by (job) (http_requests)"#, 50 * M);
+    let err = instant(
+        &s,
+        r#"http_requests + on(job) group_left sum by (job) (http_requests)"#,
+        50 * M,
+    );
     assert!(err.is_ok());
-    let got = vector(&s, r#"http_requests{instance="0"} / on(job, group) group_left http_requests{instance="1"}"#, 50 * M);
+    let got = vector(
+        &s,
+        r#"http_requests{instance="0"} / on(job, group) group_left http_requests{instance="1"}"#,
+        50 * M,
+    );
     assert_eq!(got.len(), 4);
-    assert_eq!(got[0].0, r#"{group="canary", instance="0", job="api-server"}"#);
+    assert_eq!(
+        got[0].0,
+        r#"{group="canary", instance="0", job="api-server"}"#
+    );
     assert_eq!(got[0].1, 300.0 / 400.0);
 }
 
@@ -227,17 +374,33 @@ fn range_query_is_sorted_and_checks_duplicates() {
             assert_eq!(m.len(), 4);
             assert!(m.windows(2).all(|w| w[0].labels < w[1].labels));
             assert!(m.iter().all(|s| s.labels.get("__name__").is_none()));
-            assert_eq!(m[0].points.iter().map(|p| p.v).collect::<Vec<_>>(), vec![0.0, 60.0, 120.0]);
+            assert_eq!(
+                m[0].points.iter().map(|p| p.v).collect::<Vec<_>>(),
+                vec![0.0, 60.0, 120.0]
+            );
         }
         other => panic!("{other:?}"),
     }
     let e = parse(r#"-{job="api-server", instance="0"}"#).unwrap();
     let mut s2 = MemStore::new();
-    load(&mut s2, M, r#"a{job="api-server",instance="0"}"#, &[Some(1.0), None, None, None, None, None, None]);
-    load(&mut s2, M, r#"b{job="api-server",instance="0"}"#, &[None, None, None, None, None, None, Some(1.0)]);
+    load(
+        &mut s2,
+        M,
+        r#"a{job="api-server",instance="0"}"#,
+        &[Some(1.0), None, None, None, None, None, None],
+    );
+    load(
+        &mut s2,
+        M,
+        r#"b{job="api-server",instance="0"}"#,
+        &[None, None, None, None, None, None, Some(1.0)],
+    );
     // Points never overlap, yet Prometheus 3.5 still rejects the result.
     let err = Engine::default().range(&s2, &e, 0, 10 * M, M).unwrap_err();
-    assert_eq!(err.to_string(), "vector cannot contain metrics with the same labelset");
+    assert_eq!(
+        err.to_string(),
+        "vector cannot contain metrics with the same labelset"
+    );
     // A scalar range query gives one series without labels.
     let e = parse("1 + 1").unwrap();
     match Engine::default().range(&s, &e, 0, 2 * M, M).unwrap().value {

@@ -75,8 +75,14 @@ impl Annotations {
 /// The final value of a query, as `/api/v1/query(_range)` reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryValue {
-    Scalar { t: i64, v: f64 },
-    String { t: i64, s: String },
+    Scalar {
+        t: i64,
+        v: f64,
+    },
+    String {
+        t: i64,
+        s: String,
+    },
     /// Instant vector; every sample at the evaluation time.
     Vector(Vec<(Labels, f64)>),
     /// Range result (or an instant query of a range selector).

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Mirrors the top level of `alertgate.yml`. Keys owned by other loaders
-/// are accepted and skipped here.
+/// are accepted and skipped here (never read, hence `dead_code`).
+#[allow(dead_code)]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTop {

@@ -71,13 +71,14 @@ fn generator_url(base: &str, expr: &str) -> String {
 
 /// Pushes alerts into the dispatcher and queues what it flushes.
 pub fn push_alerts(rt: &Runtime, alerts: Vec<Alert>, now: Timestamp) {
-    let mut d = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(d) = d.as_mut() else { return };
     let mut out = Vec::new();
-    for a in alerts {
-        out.extend(d.push(a, now));
+    {
+        let mut guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(d) = guard.as_mut() else { return };
+        for a in alerts {
+            out.extend(d.push(a, now));
+        }
     }
-    drop(d);
     rt.outbox.push(out);
 }
 

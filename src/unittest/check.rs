@@ -162,7 +162,12 @@ pub fn validate(file: &str, src: &str, raw: UnitTestFile) -> Result<TestFile, Ve
             }
         }
         let mut alert_tests = Vec::new();
-        for (ai, a) in t.alert_rule_test.unwrap_or_default().into_iter().enumerate() {
+        for (ai, a) in t
+            .alert_rule_test
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let ap = format!("{gp}.alert_rule_test.{ai}");
             let eval_ms = cx.duration(&format!("{ap}.eval_time"), &a.eval_time, 0);
             let alertname = a.alertname.unwrap_or_default();
@@ -199,7 +204,12 @@ pub fn validate(file: &str, src: &str, raw: UnitTestFile) -> Result<TestFile, Ve
             });
         }
         let mut expr_tests = Vec::new();
-        for (ei, e) in t.promql_expr_test.unwrap_or_default().into_iter().enumerate() {
+        for (ei, e) in t
+            .promql_expr_test
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let ep = format!("{gp}.promql_expr_test.{ei}");
             let eval_ms = cx.duration(&format!("{ep}.eval_time"), &e.eval_time, 0);
             let mut exp = Vec::new();

@@ -157,7 +157,9 @@ pub fn parse_yaml_float(s: &str) -> Option<f64> {
                 return i64::from_str_radix(h, 16).ok().map(|v| v as f64);
             }
             // Rust accepts "inf"/"nan" spellings Go's yaml does not.
-            if t.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') {
+            if t.chars()
+                .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+            {
                 return None;
             }
             t.parse().ok()
@@ -190,7 +192,10 @@ mod tests {
         assert_eq!(s.values.as_ref().unwrap().0, "1");
         let a = &t.alert_rule_test.as_ref().unwrap()[0];
         assert_eq!(a.eval_time.as_ref().unwrap().0, "0");
-        let l = a.exp_alerts.as_ref().unwrap()[0].exp_labels.as_ref().unwrap();
+        let l = a.exp_alerts.as_ref().unwrap()[0]
+            .exp_labels
+            .as_ref()
+            .unwrap();
         assert_eq!(l["code"].0, "500");
         assert_eq!(l["ok"].0, "true");
     }
@@ -200,7 +205,14 @@ mod tests {
         // YAML would read 0x10 as 16; promtool's string field keeps "0x10".
         let f = parse_file("tests:\n- input_series:\n  - series: up\n    values: 0x10\n").unwrap();
         let t = &f.tests.unwrap()[0];
-        assert_eq!(t.input_series.as_ref().unwrap()[0].values.as_ref().unwrap().0, "0x10");
+        assert_eq!(
+            t.input_series.as_ref().unwrap()[0]
+                .values
+                .as_ref()
+                .unwrap()
+                .0,
+            "0x10"
+        );
     }
 
     #[test]

@@ -158,7 +158,12 @@ pub fn test_expression(h: &HistogramLiteral) -> String {
     }
     for (bkey, okey, off, b) in [
         ("buckets", "offset", h.positive_offset, &h.positive_buckets),
-        ("n_buckets", "n_offset", h.negative_offset, &h.negative_buckets),
+        (
+            "n_buckets",
+            "n_offset",
+            h.negative_offset,
+            &h.negative_buckets,
+        ),
     ] {
         let (off, b) = compact(off, b);
         if b.is_empty() {
@@ -237,8 +242,14 @@ mod tests {
         let e = crate::promql::parse("h").unwrap();
         let at = |t| hs.answer(&e, t).unwrap()[0].1.clone();
         assert_eq!(at(0), "{{count:2 buckets:[2]}}");
-        assert_eq!(at(60_000), "{{count:3 counter_reset_hint:not_reset buckets:[3]}}");
-        assert_eq!(at(120_000), "{{count:1 counter_reset_hint:reset buckets:[1]}}");
+        assert_eq!(
+            at(60_000),
+            "{{count:3 counter_reset_hint:not_reset buckets:[3]}}"
+        );
+        assert_eq!(
+            at(120_000),
+            "{{count:1 counter_reset_hint:reset buckets:[1]}}"
+        );
         // Lookback: gone 5m after the last sample.
         assert!(hs.answer(&e, 420_000).unwrap().is_empty());
         assert!(hs.answer(&crate::promql::parse("x").unwrap(), 0).is_none());

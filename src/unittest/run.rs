@@ -153,7 +153,14 @@ fn rule_error(problems: Vec<Problem>) -> UnitTestError {
 /// (`--ignore-unknown-fields`). None when the text is not YAML.
 fn strip_unknown_fields(src: &str) -> Option<String> {
     use yaml_serde::Value;
-    const GROUP: [&str; 6] = ["name", "interval", "query_offset", "limit", "rules", "labels"];
+    const GROUP: [&str; 6] = [
+        "name",
+        "interval",
+        "query_offset",
+        "limit",
+        "rules",
+        "labels",
+    ];
     const RULE: [&str; 7] = [
         "record",
         "alert",
@@ -187,7 +194,12 @@ fn strip_unknown_fields(src: &str) -> Option<String> {
 /// after them, in file order.
 fn ordered_groups<'a>(files: &'a [RuleFile], order: &[String]) -> Vec<&'a Group> {
     let all: Vec<&Group> = files.iter().flat_map(|f| &f.groups).collect();
-    let rank = |g: &Group| order.iter().position(|n| n == &g.name).unwrap_or(order.len());
+    let rank = |g: &Group| {
+        order
+            .iter()
+            .position(|n| n == &g.name)
+            .unwrap_or(order.len())
+    };
     let mut v = all;
     v.sort_by_key(|g| rank(g));
     v
@@ -276,7 +288,9 @@ fn run_group(tf: &TestFile, g: &TestGroup, groups: &[&Group], opts: &RunOptions)
             errs.extend(eval_errs);
             return errs;
         }
-        while curr < alert_times.len() && ts <= alert_times[curr] && alert_times[curr] < ts + interval
+        while curr < alert_times.len()
+            && ts <= alert_times[curr]
+            && alert_times[curr] < ts + interval
         {
             let t = alert_times[curr];
             for at in g.alert_tests.iter().filter(|a| a.eval_ms == t) {
@@ -366,7 +380,11 @@ fn alerts_string(v: &[(Pairs, Pairs)]) -> String {
     }
     let one = |(l, a): &(Pairs, Pairs)| {
         indent_lines(
-            &format!("\nLabels:{}\nAnnotations:{}", pairs_string(l), pairs_string(a)),
+            &format!(
+                "\nLabels:{}\nAnnotations:{}",
+                pairs_string(l),
+                pairs_string(a)
+            ),
             "  ",
         )
     };
@@ -410,7 +428,8 @@ fn labels_pairs(l: &Labels) -> Pairs {
 }
 
 fn floats_equal(a: f64, b: f64, fuzzy: bool) -> bool {
-    a == b || (fuzzy && (next_toward(a, f64::NEG_INFINITY) == b || next_toward(a, f64::INFINITY) == b))
+    a == b
+        || (fuzzy && (next_toward(a, f64::NEG_INFINITY) == b || next_toward(a, f64::INFINITY) == b))
 }
 
 /// Go's `math.Nextafter(x, toward)` for infinite `toward`.
@@ -427,8 +446,17 @@ fn next_toward(x: f64, toward: f64) -> f64 {
     f64::from_bits(if up { bits + 1 } else { bits - 1 })
 }
 
-fn check_expr(tf: &TestFile, et: &ExprTest, ds: &EmbeddedQuerier, hist: &HistogramSeries) -> Option<String> {
-    let head = format!("    expr: {}, time: {}", go_quote(&et.expr), model_duration(et.eval_ms));
+fn check_expr(
+    tf: &TestFile,
+    et: &ExprTest,
+    ds: &EmbeddedQuerier,
+    hist: &HistogramSeries,
+) -> Option<String> {
+    let head = format!(
+        "    expr: {}, time: {}",
+        go_quote(&et.expr),
+        model_duration(et.eval_ms)
+    );
     let got = match query(&et.expr, ds, hist, et.eval_ms) {
         Ok(v) => v,
         Err(e) => return Some(format!("{head}, err: {e}")),

@@ -89,6 +89,16 @@ pub fn report(opts: &Options, results: &[FileResults]) -> bool {
     println!("\nPromQL conformance ({})\n", opts.dir.display());
     print!("{tbl}");
     let all: Vec<&StmtResult> = results.iter().flat_map(|f| f.stmts.iter()).collect();
+    // Skip reasons by kind; the full list is in docs/conformance.md and verbose output.
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    for s in &all {
+        if let Outcome::Skip(r) = &s.outcome {
+            *kinds.entry(r.split(':').next().unwrap_or(r)).or_default() += 1;
+        }
+    }
+    for (k, n) in &kinds {
+        println!("skipped ({k}): {n}");
+    }
     if opts.verbose {
         for s in &all {
             match &s.outcome {

@@ -40,14 +40,21 @@ pub fn smtp_error(
         return NotifyError::Timeout { ms: timeout_ms };
     }
     let mut msg = e.to_string();
+    let mut timed_out = false;
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
+        // A socket read timeout surfaces as WouldBlock (EAGAIN) on Unix.
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            timed_out |= matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            );
+        }
         src = s.source();
     }
-    let lower = msg.to_lowercase();
-    if lower.contains("timed out") || lower.contains("would block") {
+    if timed_out {
         return NotifyError::Timeout { ms: timeout_ms };
     }
     let code = e.status().and_then(|c| c.to_string().parse().ok());
