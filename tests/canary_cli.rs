@@ -371,11 +371,15 @@ fn concurrent_runs_on_one_tenant_neither_corrupt_nor_lose_state() {
     let d = setup(CLEAN);
     assert_eq!(code(&decide(d.path(), "2025-03-04T06:30:00Z", &[])), 0);
     let bin = env!("CARGO_BIN_EXE_alertgate");
+    // 8 rollouts of one GO and 8 kill-switch flips, all at once. Without
+    // the lock, two runs read the same state and the later write drops the
+    // other's history entry.
     let mut kids = Vec::new();
-    for i in 0..8 {
+    for i in 0..16 {
         let mut c = Command::new(bin);
         c.current_dir(d.path());
-        if i == 4 {
+        if i % 2 == 1 {
+            let t = format!("ks-{i}");
             c.args([
                 "canary",
                 "kill-switch",
@@ -384,28 +388,46 @@ fn concurrent_runs_on_one_tenant_neither_corrupt_nor_lose_state() {
                 "--reason",
                 "drill",
                 "--trace-id",
-                "ks",
+                &t,
             ]);
+            if i % 4 == 3 {
+                c.arg("--off");
+            }
         } else {
             c.args(["canary", "rollout", "--tenant", "acme"]);
         }
-        kids.push((i, c.stdout(std::process::Stdio::piped()).spawn().unwrap()));
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        kids.push((i, c.spawn().unwrap()));
     }
-    let mut changed = 0;
+    let (mut changed, mut rollouts_changed) = (0, 0);
     for (i, k) in kids {
         let o = k.wait_with_output().unwrap();
-        assert_eq!(code(&o), 0, "run {i}: {}", stderr(&o));
-        if i != 4 && stdout(&o).contains("changed=true") {
+        // A rollout after a kill switch is refused (exit 2), never applied.
+        let refused = code(&o) == 2
+            && i % 2 == 0
+            && stderr(&o).contains("kill switch was turned on after this decision");
+        assert!(
+            code(&o) == 0 || refused,
+            "run {i}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        if stdout(&o).contains("changed=true") {
             changed += 1;
+            if i % 2 == 0 {
+                rollouts_changed += 1;
+            }
         }
     }
-    assert_eq!(changed, 1, "exactly one rollout applies the GO");
+    assert!(rollouts_changed <= 1, "one GO applies at most once");
     let s: serde_json::Value =
         serde_json::from_slice(&fs::read(state_path(d.path())).unwrap()).unwrap();
-    // Both effects survive, whatever the order.
-    assert_eq!(s["step"], 25);
-    assert_eq!(s["kill_switch"]["active"], true);
-    assert_eq!(s["history"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s["history"].as_array().unwrap().len(),
+        changed,
+        "every change is in the history: {s}"
+    );
     let leftovers: Vec<_> = fs::read_dir(state_path(d.path()).parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -415,6 +437,30 @@ fn concurrent_runs_on_one_tenant_neither_corrupt_nor_lose_state() {
         ["operate_state.json"],
         "no lock or temporary file left"
     );
+}
+
+#[test]
+fn a_rollout_waits_for_the_lock_and_gives_up_with_exit_2() {
+    let d = setup(CLEAN);
+    assert_eq!(code(&decide(d.path(), "2025-03-04T06:30:00Z", &[])), 0);
+    let lock = d.path().join("data/acme/operate/operate_state.json.lock");
+    fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    fs::write(&lock, "12345\n").unwrap();
+    let o = canary(
+        d.path(),
+        &["rollout", "--tenant", "acme", "--lock-timeout", "0.2"],
+        &[],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("locked by another run"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!state_path(d.path()).exists());
+    fs::remove_file(&lock).unwrap();
+    let o = canary(d.path(), &["rollout", "--tenant", "acme"], &[]);
+    assert!(stdout(&o).contains("changed=true"), "{}", stdout(&o));
 }
 
 #[test]

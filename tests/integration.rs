@@ -16,3 +16,5 @@ mod state_cron;
 mod canary_cli;
 mod service_support;
 mod service_run;
+mod notify_e2e;
+mod service_prometheus;

@@ -101,7 +101,8 @@ fn unchanged(s: &OperateState) -> Transition {
 /// step and turns the kill switch off, BACKOUT turns it on and drops to the
 /// first step, HOLD changes nothing. A repeat is `changed == false`. A GO
 /// decided at another step than the current one is refused: the state
-/// moved since, and applying it could roll back a newer rollout.
+/// moved since, and applying it could roll back a newer rollout. So is a
+/// GO decided before the kill switch was turned on.
 pub fn apply_decision(
     s: &OperateState,
     d: &Decision,
@@ -123,6 +124,17 @@ pub fn apply_decision(
                 return Err(format!(
                     "decision {} was made at step {} but the state is at step {}; decide again",
                     d.decision, d.current_step, s.step
+                ));
+            }
+            // A GO ends a kill switch only if it was decided with the
+            // switch on; one flipped on later stays until a new decision.
+            if s.kill_switch.active && !d.kill_switch {
+                return Err(format!(
+                    "the kill switch was turned on after this decision ({}); decide again",
+                    s.kill_switch
+                        .reason
+                        .as_deref()
+                        .unwrap_or("no reason recorded")
                 ));
             }
             (t, false)
@@ -278,8 +290,8 @@ mod tests {
         )
         .unwrap();
         assert!(!again.changed);
-        // GO after a backout turns the switch off.
-        let go = apply_decision(
+        // A GO decided before the backout must not undo it ...
+        let e = apply_decision(
             &t.state,
             &decision(Verdict::Go(25), 10),
             &STEPS,
@@ -287,7 +299,15 @@ mod tests {
             "z",
             None,
         )
-        .unwrap();
+        .unwrap_err();
+        assert!(
+            e.contains("kill switch was turned on after this decision"),
+            "{e}"
+        );
+        // ... one decided with the switch on turns it off.
+        let mut d = decision(Verdict::Go(25), 10);
+        d.kill_switch = true;
+        let go = apply_decision(&t.state, &d, &STEPS, "m", "z", None).unwrap();
         assert!(go.changed && !go.kill_after);
         assert_eq!(go.state.step, 25);
     }

@@ -10,9 +10,68 @@ pub struct MemStore {
     by_labels: HashMap<Labels, usize>,
     /// (label name, label value) -> ids of series having it, ascending.
     postings: HashMap<(String, String), Vec<usize>>,
-    /// Position of each series id in label-set order, computed on first use
-    /// after a series was added (see [`MemStore::select_sorted`]).
-    label_rank: std::sync::OnceLock<Vec<u32>>,
+    /// Series ids in label-set order, brought up to date on first use after
+    /// series were added (see [`MemStore::select_sorted`]).
+    label_rank: LabelRank,
+}
+
+/// The label-set order of the series, kept incrementally: rule evaluation
+/// adds a few series (recordings, `ALERTS`) between queries over 100k
+/// others, and re-sorting them all each time cost most of a `check` run.
+#[derive(Debug, Default)]
+struct LabelRank(std::sync::Mutex<RankCache>);
+
+#[derive(Debug, Default, Clone)]
+struct RankCache {
+    /// Ids `0..covered` in label-set order.
+    order: Vec<u32>,
+    /// Position of each id in `order`.
+    rank: Vec<u32>,
+    covered: usize,
+}
+
+impl Clone for LabelRank {
+    fn clone(&self) -> Self {
+        LabelRank(std::sync::Mutex::new(self.lock().clone()))
+    }
+}
+
+impl LabelRank {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RankCache> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl RankCache {
+    /// Adds the ids from `covered` to `series.len()`: sorts only the new
+    /// ones and merges them in, O(n + k log n) instead of O(n log n).
+    fn update(&mut self, series: &[Series]) {
+        if self.covered == series.len() {
+            return;
+        }
+        let labels = |id: u32| &series[id as usize].labels;
+        let mut new: Vec<u32> = (self.covered as u32..series.len() as u32).collect();
+        new.sort_unstable_by(|&a, &b| labels(a).cmp(labels(b)));
+        if self.order.is_empty() {
+            self.order = new;
+        } else {
+            let mut merged = Vec::with_capacity(self.order.len() + new.len());
+            let mut from = 0;
+            for id in new {
+                let at = from + self.order[from..].partition_point(|&o| labels(o) < labels(id));
+                merged.extend_from_slice(&self.order[from..at]);
+                merged.push(id);
+                from = at;
+            }
+            merged.extend_from_slice(&self.order[from..]);
+            self.order = merged;
+        }
+        self.rank.resize(series.len(), 0);
+        for (pos, &id) in self.order.iter().enumerate() {
+            self.rank[id as usize] = pos as u32;
+        }
+        self.covered = series.len();
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -43,7 +102,6 @@ impl MemStore {
             return id;
         }
         let id = self.series.len();
-        self.label_rank = std::sync::OnceLock::new();
         for l in labels {
             self.postings.entry((l.name.clone(), l.value.clone())).or_default().push(id);
         }
@@ -118,23 +176,17 @@ impl MemStore {
 
     /// Like [`MemStore::select`], but ordered by label set, the order in which
     /// Prometheus's storage returns series (PromQL results such as topk ties
-    /// depend on it). Uses a rank cached until the next new series, so large
-    /// selections are not re-sorted by label comparison on every query.
+    /// depend on it). Uses a cached rank that new series are merged into, so
+    /// large selections are not re-sorted by label comparison on every query.
     pub fn select_sorted(&self, matchers: &[Matcher]) -> Vec<&Series> {
         let mut ids = self.select_ids(matchers);
         if ids.len() < 2 {
             return ids.into_iter().map(|id| &self.series[id]).collect();
         }
-        let rank = self.label_rank.get_or_init(|| {
-            let mut ids: Vec<u32> = (0..self.series.len() as u32).collect();
-            ids.sort_unstable_by(|&a, &b| self.series[a as usize].labels.cmp(&self.series[b as usize].labels));
-            let mut rank = vec![0u32; ids.len()];
-            for (pos, &id) in ids.iter().enumerate() {
-                rank[id as usize] = pos as u32;
-            }
-            rank
-        });
-        ids.sort_unstable_by_key(|&id| rank[id]);
+        let mut cache = self.label_rank.lock();
+        cache.update(&self.series);
+        ids.sort_unstable_by_key(|&id| cache.rank[id]);
+        drop(cache);
         ids.into_iter().map(|id| &self.series[id]).collect()
     }
 
@@ -210,6 +262,29 @@ mod tests {
         assert_eq!(jobs(&s), vec!["a", "b"]);
         s.append(&l(&[("__name__", "up"), ("job", "0")]), 0, 1.0).unwrap();
         assert_eq!(jobs(&s), vec!["0", "a", "b"]);
+    }
+
+    #[test]
+    fn select_sorted_merges_batches_of_new_series() {
+        let mut s = MemStore::new();
+        let mut expect: Vec<String> = Vec::new();
+        // Batches that land before, between and after earlier series.
+        for (batch, n) in [(0, 50), (1, 3), (2, 1), (3, 20)] {
+            for i in 0..n {
+                let job = format!("{:03}", (i * 37 + batch * 11) % 101);
+                let inst = format!("b{batch}");
+                s.append(&l(&[("__name__", "up"), ("job", &job), ("i", &inst)]), 0, 1.0).unwrap();
+                expect.push(format!("{inst}/{job}"));
+            }
+            // Labels sort by name first: `i` before `job`.
+            expect.sort();
+            let got: Vec<String> = s
+                .select_sorted(&[Matcher::equal("__name__", "up")])
+                .iter()
+                .map(|x| format!("{}/{}", x.labels.get("i").unwrap(), x.labels.get("job").unwrap()))
+                .collect();
+            assert_eq!(got, expect, "after batch {batch}");
+        }
     }
 
     #[test]
