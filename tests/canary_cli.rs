@@ -284,7 +284,8 @@ fn rollout_repeat_reports_unchanged_and_leaves_state_byte_identical() {
     assert_eq!(s["kill_switch"]["trace_id"], "canary-acme-20250304T080000Z");
     assert_eq!(s["history"].as_array().unwrap().len(), 2);
 
-    // An old GO file no longer fits the state: refused, state untouched.
+    // The GO decided before the backout must not undo it: refused,
+    // state untouched.
     let before = fs::read(state_path(d.path())).unwrap();
     let o = canary(
         d.path(),
@@ -297,19 +298,28 @@ fn rollout_repeat_reports_unchanged_and_leaves_state_byte_identical() {
         ],
         &[],
     );
-    assert_eq!(
-        code(&o),
-        0,
-        "GO_25 from step 10 applies at step 10: {}",
-        stderr(&o)
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("decide again"), "{}", stderr(&o));
+    assert_eq!(fs::read(state_path(d.path())).unwrap(), before);
+    // A new GO, decided with the kill switch on, turns it off.
+    write_kpi(d.path(), "2025-03-04", CLEAN);
+    assert_eq!(code(&decide(d.path(), "2025-03-04T09:00:00Z", &[])), 0);
+    let o = canary(
+        d.path(),
+        &[
+            "rollout",
+            "--tenant",
+            "acme",
+            "--now",
+            "2025-03-04T09:01:00Z",
+        ],
+        &[],
     );
-    let s: serde_json::Value =
-        serde_json::from_slice(&fs::read(state_path(d.path())).unwrap()).unwrap();
-    assert_eq!(
-        (s["step"].as_u64(), s["kill_switch"]["active"].as_bool()),
-        (Some(25), Some(false))
+    assert!(
+        stdout(&o).contains("decision=GO_25 step=10->25 kill_switch=off changed=true"),
+        "{}",
+        stdout(&o)
     );
-    assert_ne!(fs::read(state_path(d.path())).unwrap(), before);
 }
 
 #[test]

@@ -30,10 +30,14 @@ struct Req {
 
 impl Req {
     fn header(&self, n: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.as_str())
     }
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{}: {e}: {}", self.path, self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{}: {e}: {}", self.path, self.body))
     }
 }
 
@@ -74,9 +78,17 @@ fn receivers() -> (u16, Arc<Mutex<Vec<Req>>>) {
             } else {
                 (200, "ok")
             };
-            r.lock().unwrap().push(Req { path, headers, body: String::from_utf8_lossy(&body).into_owned() });
+            r.lock().unwrap().push(Req {
+                path,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
             let mut s = s;
-            let _ = write!(s, "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{resp}", resp.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{resp}",
+                resp.len()
+            );
         }
     });
     (port, reqs)
@@ -93,21 +105,34 @@ impl Drop for Smtp {
 /// aiosmtpd via tests/support/smtp_sink.py; None (skip) when it is missing
 /// outside CI.
 fn smtp(port: u16, dir: &std::path::Path) -> Option<Smtp> {
-    let ok = Command::new("python3").args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success());
+    let ok = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !ok {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "aiosmtpd missing (scripts/test.sh installs it)");
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "aiosmtpd missing (scripts/test.sh installs it)"
+        );
         eprintln!("skipped: aiosmtpd not installed");
         return None;
     }
     let mut c = Command::new("python3")
         .arg(root().join("tests/support/smtp_sink.py"))
-        .args([&port.to_string(), dir.to_str().unwrap(), "alertgate", "smtp-pw-123"])
+        .args([
+            &port.to_string(),
+            dir.to_str().unwrap(),
+            "alertgate",
+            "smtp-pw-123",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start smtp sink");
     let mut line = String::new();
-    BufReader::new(c.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert_eq!(line.trim(), "ready");
     Some(Smtp(c))
 }
@@ -132,26 +157,45 @@ groups:
 
 fn evaluate(file: &str, at: i64) -> rules::ReplayReport {
     let rf = rules::parse_rule_file("dunning.yml", RULES).unwrap();
-    let spec = SnapshotSpec::parse(root().join("examples/dunning-kpis").join(file).to_str().unwrap()).unwrap();
+    let spec = SnapshotSpec::parse(
+        root()
+            .join("examples/dunning-kpis")
+            .join(file)
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
     let extra = snapshot::parse_label_args(&["tenant_id=acme".to_string()]).unwrap();
     let store = snapshot::load(&[spec], at, &extra).unwrap();
     let ds = EmbeddedQuerier::new(store, Engine::new(EngineOptions::default()));
-    let opts = ReplayOptions { data_start_ms: Some(at), ..ReplayOptions::default() };
+    let opts = ReplayOptions {
+        data_start_ms: Some(at),
+        ..ReplayOptions::default()
+    };
     rules::replay(&[rf], &ds, at, &opts)
 }
 
 fn utc(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
 }
 
 fn wait_files(dir: &std::path::Path, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
         if files.len() >= n || Instant::now() > deadline {
             files.sort();
-            return files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+            return files
+                .iter()
+                .map(|p| std::fs::read_to_string(p).unwrap())
+                .collect();
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -181,10 +225,14 @@ fn check_pagerduty(r: &Req) {
     assert_eq!(v["routing_key"], "pd-routing-key-0123456789abcdef");
     let action = v["event_action"].as_str().unwrap();
     assert!(["trigger", "resolve"].contains(&action));
-    assert!(v["dedup_key"].as_str().is_some_and(|k| !k.is_empty() && k.len() <= 255));
+    assert!(v["dedup_key"]
+        .as_str()
+        .is_some_and(|k| !k.is_empty() && k.len() <= 255));
     if action == "trigger" {
         let p = &v["payload"];
-        assert!(p["summary"].as_str().is_some_and(|s| !s.is_empty() && s.chars().count() <= 1024));
+        assert!(p["summary"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty() && s.chars().count() <= 1024));
         assert!(p["source"].as_str().is_some_and(|s| !s.is_empty()));
         assert!(["critical", "error", "warning", "info"].contains(&p["severity"].as_str().unwrap()));
     }
@@ -195,11 +243,29 @@ fn check_webhook(r: &Req) {
     assert_eq!(r.header("x-alertgate-signature"), Some(sig.as_str()));
     let v = r.json();
     assert_eq!(v["version"], "4");
-    for k in ["receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnnotations", "externalURL", "groupKey", "truncatedAlerts"] {
+    for k in [
+        "receiver",
+        "status",
+        "alerts",
+        "groupLabels",
+        "commonLabels",
+        "commonAnnotations",
+        "externalURL",
+        "groupKey",
+        "truncatedAlerts",
+    ] {
         assert!(v.get(k).is_some(), "webhook payload lacks {k}: {v}");
     }
     for a in v["alerts"].as_array().unwrap() {
-        for k in ["status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"] {
+        for k in [
+            "status",
+            "labels",
+            "annotations",
+            "startsAt",
+            "endsAt",
+            "generatorURL",
+            "fingerprint",
+        ] {
             assert!(a.get(k).is_some(), "alert lacks {k}");
         }
     }
@@ -211,7 +277,9 @@ fn runbook_routing_fires_and_resolves_on_every_receiver() {
     let mail = dir.path().join("mail");
     std::fs::create_dir(&mail).unwrap();
     let smtp_port = free_port();
-    let Some(_smtp) = smtp(smtp_port, &mail) else { return };
+    let Some(_smtp) = smtp(smtp_port, &mail) else {
+        return;
+    };
     let (hp, reqs) = receivers();
 
     let secret = |name: &str, v: &str| {
@@ -248,9 +316,16 @@ fn runbook_routing_fires_and_resolves_on_every_receiver() {
     let breach = evaluate("breach.json", t1);
     let names: Vec<_> = breach.firing().map(|a| a.rule.as_str()).collect();
     assert_eq!(names, ["DunningErrorRateHigh", "DunningSuccessRateLow"]);
-    let mut attempts = p.evaluate(breach.alerts.iter().map(|a| &a.alert), "http://alertgate.test/graph", t1);
+    let mut attempts = p.evaluate(
+        breach.alerts.iter().map(|a| &a.alert),
+        "http://alertgate.test/graph",
+        t1,
+    );
     attempts.extend(p.run_until(t1 + 60_000));
-    let sent: Vec<_> = attempts.iter().map(|a| (a.receiver.as_str(), a.integration.as_str())).collect();
+    let sent: Vec<_> = attempts
+        .iter()
+        .map(|a| (a.receiver.as_str(), a.integration.as_str()))
+        .collect();
     assert_eq!(
         sent,
         [
@@ -268,13 +343,25 @@ fn runbook_routing_fires_and_resolves_on_every_receiver() {
     let t2 = t1 + 10 * 60_000;
     let clean = evaluate("clean.json", t2);
     assert_eq!(clean.firing().count(), 0);
-    let mut resolved = p.evaluate(clean.alerts.iter().map(|a| &a.alert), "http://alertgate.test/graph", t2);
+    let mut resolved = p.evaluate(
+        clean.alerts.iter().map(|a| &a.alert),
+        "http://alertgate.test/graph",
+        t2,
+    );
     resolved.extend(p.run_until(t2 + 10 * 60_000));
     assert_eq!(resolved.len(), 5, "{resolved:?}");
-    assert!(resolved.iter().all(|a| a.ok() && a.firing == 0 && a.resolved == 1), "{resolved:?}");
+    assert!(
+        resolved
+            .iter()
+            .all(|a| a.ok() && a.firing == 0 && a.resolved == 1),
+        "{resolved:?}"
+    );
 
     let reqs = reqs.lock().unwrap().clone();
-    let slack: Vec<_> = reqs.iter().filter(|r| r.path.starts_with("/slack/")).collect();
+    let slack: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.path.starts_with("/slack/"))
+        .collect();
     let pd: Vec<_> = reqs.iter().filter(|r| r.path == "/pd/v2/enqueue").collect();
     let hook: Vec<_> = reqs.iter().filter(|r| r.path == "/hook").collect();
     assert_eq!((slack.len(), pd.len(), hook.len()), (4, 2, 2));
@@ -282,11 +369,23 @@ fn runbook_routing_fires_and_resolves_on_every_receiver() {
     pd.iter().for_each(|r| check_pagerduty(r));
     hook.iter().for_each(|r| check_webhook(r));
     assert_eq!(slack[0].path, "/slack/T000/B000/slack-token-xyz");
-    assert!(slack[0].json()["text"].as_str().unwrap().starts_with("[FIRING:1] DunningErrorRateHigh"));
-    assert!(slack[3].json()["text"].as_str().unwrap().starts_with("[RESOLVED] DunningSuccessRateLow"));
+    assert!(slack[0].json()["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("[FIRING:1] DunningErrorRateHigh"));
+    assert!(slack[3].json()["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("[RESOLVED] DunningSuccessRateLow"));
     let (trig, res) = (pd[0].json(), pd[1].json());
-    assert_eq!((trig["event_action"].as_str(), res["event_action"].as_str()), (Some("trigger"), Some("resolve")));
-    assert_eq!(trig["dedup_key"], res["dedup_key"], "resolve closes the triggered incident");
+    assert_eq!(
+        (trig["event_action"].as_str(), res["event_action"].as_str()),
+        (Some("trigger"), Some("resolve"))
+    );
+    assert_eq!(
+        trig["dedup_key"], res["dedup_key"],
+        "resolve closes the triggered incident"
+    );
     assert_eq!(trig["payload"]["severity"], "critical");
     let details = &trig["payload"]["custom_details"]["alerts"][0];
     assert_eq!(details["tenant_id"], "acme");
@@ -297,7 +396,10 @@ fn runbook_routing_fires_and_resolves_on_every_receiver() {
     assert_eq!(details["trace_id"].as_str().unwrap().len(), 32);
     assert_eq!(hook[0].json()["status"], "firing");
     assert_eq!(hook[1].json()["status"], "resolved");
-    assert_eq!(hook[1].json()["alerts"][0]["endsAt"], "2025-03-04T18:20:00Z");
+    assert_eq!(
+        hook[1].json()["alerts"][0]["endsAt"],
+        "2025-03-04T18:20:00Z"
+    );
 
     // Email: firing then resolved, through the real SMTP server.
     let mails = wait_files(&mail, 2);
@@ -305,10 +407,18 @@ fn runbook_routing_fires_and_resolves_on_every_receiver() {
     for (m, status) in mails.iter().zip(["FIRING:1", "RESOLVED"]) {
         let head = m.split("\r\n\r\n").next().unwrap();
         assert!(head.contains("X-Auth-Login: alertgate"), "{head}");
-        assert!(head.contains("X-Envelope-To: wimmelwelt-team@example.org"), "{head}");
+        assert!(
+            head.contains("X-Envelope-To: wimmelwelt-team@example.org"),
+            "{head}"
+        );
         assert!(head.contains("From: alertgate@example.org"), "{head}");
         assert!(head.contains("To: wimmelwelt-team@example.org"), "{head}");
-        assert!(head.contains(&format!("Subject: [{status}] DunningSuccessRateLow tenant acme (P3)")), "{head}");
+        assert!(
+            head.contains(&format!(
+                "Subject: [{status}] DunningSuccessRateLow tenant acme (P3)"
+            )),
+            "{head}"
+        );
         assert!(head.contains("multipart/alternative"), "{head}");
         assert!(m.contains("Content-Type: text/plain; charset=utf-8"), "{m}");
         assert!(m.contains("Content-Type: text/html; charset=utf-8"), "{m}");
@@ -317,7 +427,12 @@ fn runbook_routing_fires_and_resolves_on_every_receiver() {
     // Nothing of a secret in what the pipeline kept for the log.
     for a in attempts.iter().chain(&resolved) {
         let s = format!("{a:?}");
-        assert!(!s.contains("slack-token-xyz") && !s.contains("pd-routing-key") && !s.contains("smtp-pw"), "{s}");
+        assert!(
+            !s.contains("slack-token-xyz")
+                && !s.contains("pd-routing-key")
+                && !s.contains("smtp-pw"),
+            "{s}"
+        );
     }
 }
 
@@ -331,9 +446,15 @@ impl Drop for Am {
 
 #[test]
 fn forwards_to_a_real_alertmanager() {
-    let Some(bin) = peer("alertmanager") else { return };
+    let Some(bin) = peer("alertmanager") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("am.yml"), "route: {receiver: x}\nreceivers: [{name: x}]\n").unwrap();
+    std::fs::write(
+        dir.path().join("am.yml"),
+        "route: {receiver: x}\nreceivers: [{name: x}]\n",
+    )
+    .unwrap();
     let port = free_port();
     let args = [
         format!("--config.file={}", dir.path().join("am.yml").display()),
@@ -345,7 +466,8 @@ fn forwards_to_a_real_alertmanager() {
     // /usr/share; when only .peers/root has it, show it there in a private
     // mount namespace (the process execs in place, so killing it works).
     let share = root().join(".peers/root/usr/share");
-    let mut cmd = if std::path::Path::new("/usr/share/prometheus/alertmanager/default.tmpl").is_file()
+    let mut cmd = if std::path::Path::new("/usr/share/prometheus/alertmanager/default.tmpl")
+        .is_file()
         || !share.join("prometheus/alertmanager/default.tmpl").is_file()
     {
         let mut c = Command::new(&bin);
@@ -353,12 +475,13 @@ fn forwards_to_a_real_alertmanager() {
         c
     } else {
         let mut c = Command::new("unshare");
-        c.args(["-m", "--propagation", "private", "sh", "-c"]).arg(format!(
-            "mount --bind '{}' /usr/share && exec '{}' {}",
-            share.display(),
-            bin.display(),
-            args.map(|a| format!("'{a}'")).join(" ")
-        ));
+        c.args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mount --bind '{}' /usr/share && exec '{}' {}",
+                share.display(),
+                bin.display(),
+                args.map(|a| format!("'{a}'")).join(" ")
+            ));
         c
     };
     let mut am = Am(cmd
@@ -383,7 +506,8 @@ fn forwards_to_a_real_alertmanager() {
         alertgate::model::Labels::from_pairs([("alertname", "Forwarded"), ("tenant_id", "acme")]),
         now - 60_000,
     );
-    a.annotations.insert("summary".into(), "via alertgate".into());
+    a.annotations
+        .insert("summary".into(), "via alertgate".into());
     a.generator_url = "http://alertgate.test/graph?g0.expr=up".into();
     let attempts = p.push(vec![a], now);
     assert_eq!(attempts.len(), 1, "{attempts:?}");
@@ -392,11 +516,21 @@ fn forwards_to_a_real_alertmanager() {
     let (code, body) = http_get(port, "/api/v2/alerts").unwrap();
     assert_eq!(code, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
-    let got = v.as_array().unwrap().iter().find(|x| x["labels"]["alertname"] == "Forwarded").expect("alert in Alertmanager");
+    let got = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["labels"]["alertname"] == "Forwarded")
+        .expect("alert in Alertmanager");
     assert_eq!(got["labels"]["tenant_id"], "acme");
     assert_eq!(got["annotations"]["summary"], "via alertgate");
-    assert_eq!(got["generatorURL"], "http://alertgate.test/graph?g0.expr=up");
+    assert_eq!(
+        got["generatorURL"],
+        "http://alertgate.test/graph?g0.expr=up"
+    );
     assert_eq!(got["status"]["state"], "active");
-    let starts = chrono::DateTime::parse_from_rfc3339(got["startsAt"].as_str().unwrap()).unwrap().timestamp_millis();
+    let starts = chrono::DateTime::parse_from_rfc3339(got["startsAt"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
     assert_eq!(starts / 1000, (now - 60_000) / 1000);
 }

@@ -51,6 +51,8 @@ fn prometheus_sends_alerts_to_alertgate_and_scrapes_its_metrics() {
             .arg(format!("--config.file={}", d.path().join("prometheus.yml").display()))
             .arg(format!("--storage.tsdb.path={}", d.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            // Prometheus's first send waits for the resend delay (1m).
+            .arg("--rules.alert.resend-delay=1s")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -107,9 +107,10 @@ fn render(a: &RenderArgs) -> anyhow::Result<String> {
         let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         return Err(anyhow!("{}", lines.join("; ")));
     }
-    let src = std::fs::read_to_string(&a.alerts).with_context(|| format!("{}", a.alerts.display()))?;
-    let file: AlertsFile =
-        serde_json::from_str(&src).with_context(|| format!("{}: not an alerts JSON", a.alerts.display()))?;
+    let src =
+        std::fs::read_to_string(&a.alerts).with_context(|| format!("{}", a.alerts.display()))?;
+    let file: AlertsFile = serde_json::from_str(&src)
+        .with_context(|| format!("{}: not an alerts JSON", a.alerts.display()))?;
     let list = match file {
         AlertsFile::List(l) | AlertsFile::Wrapped { alerts: l } => l,
     };
@@ -119,7 +120,10 @@ fn render(a: &RenderArgs) -> anyhow::Result<String> {
         if let (Some(n), false) = (&x.name, labels.contains("alertname")) {
             labels.set("alertname", n.clone());
         }
-        let mut alert = Alert::firing(labels, time(x.starts_at.as_deref().unwrap_or(""))?.unwrap_or(now));
+        let mut alert = Alert::firing(
+            labels,
+            time(x.starts_at.as_deref().unwrap_or(""))?.unwrap_or(now),
+        );
         alert.annotations = x.annotations;
         alert.generator_url = x.generator_url;
         alert.ends_at = time(x.ends_at.as_deref().unwrap_or(""))?;
@@ -151,10 +155,17 @@ fn render(a: &RenderArgs) -> anyhow::Result<String> {
     let mut out = String::new();
     for b in built {
         let Some(c) = ctx.for_send_resolved(b.notifier.send_resolved()) else {
-            out.push_str(&format!("# {}/{}: nothing to send (send_resolved: false)\n\n", a.receiver, b.name));
+            out.push_str(&format!(
+                "# {}/{}: nothing to send (send_resolved: false)\n\n",
+                a.receiver, b.name
+            ));
             continue;
         };
-        for r in b.notifier.render(&c).map_err(|e| anyhow!("{}: {e}", b.name))? {
+        for r in b
+            .notifier
+            .render(&c)
+            .map_err(|e| anyhow!("{}: {e}", b.name))?
+        {
             out.push_str(&format!("# {}/{} -> {}\n", a.receiver, b.name, r.target));
             for (k, v) in &r.headers {
                 out.push_str(&format!("{k}: {v}\n"));

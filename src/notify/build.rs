@@ -48,15 +48,21 @@ pub struct Notifiers {
 
 impl Notifiers {
     pub fn get(&self, receiver: &str) -> &[Built] {
-        self.by_receiver.get(receiver).map(Vec::as_slice).unwrap_or(&[])
+        self.by_receiver
+            .get(receiver)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Adds a notifier by hand (tests, extensions).
     pub fn insert(&mut self, receiver: &str, name: &str, notifier: Arc<dyn Notifier>) {
-        self.by_receiver.entry(receiver.to_string()).or_default().push(Built {
-            name: name.to_string(),
-            notifier,
-        });
+        self.by_receiver
+            .entry(receiver.to_string())
+            .or_default()
+            .push(Built {
+                name: name.to_string(),
+                notifier,
+            });
     }
 }
 
@@ -124,17 +130,26 @@ mod tests {
         let cfg = parse_str(&src, "t.yml").unwrap();
         let e = build_receivers(&cfg).err().expect("broken templates");
         let names: Vec<_> = e.problems.iter().map(|p| p.integration.as_str()).collect();
-        assert_eq!(names, ["slack_configs.0", "slack_configs.1", "pagerduty_configs.0"], "{e}");
+        assert_eq!(
+            names,
+            ["slack_configs.0", "slack_configs.1", "pagerduty_configs.0"],
+            "{e}"
+        );
         assert!(e.to_string().contains("bad.hbs"), "{e}");
         assert!(e.to_string().contains("cannot read template file"), "{e}");
     }
 
     #[test]
     fn runbook_routing_builds() {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routing/alertgate.yml");
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routing/alertgate.yml");
         let cfg = crate::routing::load_file(&p).unwrap();
         let n = build_receivers(&cfg).unwrap();
-        let kinds: Vec<_> = n.get("prod-pager").iter().map(|b| b.notifier.kind()).collect();
+        let kinds: Vec<_> = n
+            .get("prod-pager")
+            .iter()
+            .map(|b| b.notifier.kind())
+            .collect();
         assert_eq!(kinds, ["slack", "pagerduty"]);
     }
 }

@@ -174,7 +174,10 @@ impl NotifyCtx {
 pub fn alert_json(a: &Alert, now: Timestamp) -> Value {
     let firing = !a.resolved_at(now);
     let mut m = Map::new();
-    m.insert("status".into(), json!(if firing { "firing" } else { "resolved" }));
+    m.insert(
+        "status".into(),
+        json!(if firing { "firing" } else { "resolved" }),
+    );
     m.insert("labels".into(), json!(labels_map(&a.labels)));
     m.insert("annotations".into(), json!(a.annotations));
     m.insert("startsAt".into(), json!(rfc3339(a.starts_at)));
@@ -218,7 +221,10 @@ pub fn rfc3339(ms: Timestamp) -> String {
 pub fn fingerprint(l: &Labels) -> String {
     const OFFSET: u64 = 14695981039346656037;
     const PRIME: u64 = 1099511628211;
-    let mut pairs: Vec<(&str, &str)> = l.iter().map(|x| (x.name.as_str(), x.value.as_str())).collect();
+    let mut pairs: Vec<(&str, &str)> = l
+        .iter()
+        .map(|x| (x.name.as_str(), x.value.as_str()))
+        .collect();
     pairs.sort();
     let mut h = OFFSET;
     let mut add = |b: u8| {
@@ -252,16 +258,30 @@ mod tests {
         let a = Labels::from_pairs([("b", "2"), ("a", "1")]);
         let b = Labels::from_pairs([("a", "1"), ("b", "2")]);
         assert_eq!(fingerprint(&a), fingerprint(&b));
-        assert_ne!(fingerprint(&a), fingerprint(&Labels::from_pairs([("a", "1")])));
+        assert_ne!(
+            fingerprint(&a),
+            fingerprint(&Labels::from_pairs([("a", "1")]))
+        );
     }
 
     #[test]
     fn status_common_labels_and_runbook_fields() {
-        let mut f = alert(&[("alertname", "A"), ("tenant_id", "t1"), ("severity", "P1")], None);
+        let mut f = alert(
+            &[("alertname", "A"), ("tenant_id", "t1"), ("severity", "P1")],
+            None,
+        );
         f.annotations.insert("value".into(), "0.035".into());
         f.annotations.insert("summary".into(), "short".into());
         let r = alert(&[("alertname", "A"), ("tenant_id", "t2")], Some(5));
-        let ctx = NotifyCtx::new("rcv", "{}:{alertname=\"A\"}", Labels::new(), vec![f], vec![r], 10, "");
+        let ctx = NotifyCtx::new(
+            "rcv",
+            "{}:{alertname=\"A\"}",
+            Labels::new(),
+            vec![f],
+            vec![r],
+            10,
+            "",
+        );
         assert_eq!(ctx.status(), "firing");
         let d = ctx.template_data();
         assert_eq!(d["commonLabels"], json!({"alertname": "A"}));
@@ -273,7 +293,10 @@ mod tests {
         assert_eq!(d["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
         assert_eq!(d["alerts"][1]["endsAt"], "1970-01-01T00:00:00.005Z");
         assert!(ctx.for_send_resolved(false).unwrap().resolved.is_empty());
-        let only_resolved = NotifyCtx { firing: vec![], ..ctx.clone() };
+        let only_resolved = NotifyCtx {
+            firing: vec![],
+            ..ctx.clone()
+        };
         assert_eq!(only_resolved.status(), "resolved");
         assert!(only_resolved.for_send_resolved(false).is_none());
         assert_eq!(ctx.dedup_key(), only_resolved.dedup_key());

@@ -72,7 +72,15 @@ mod tests {
         }
         assert!(NotifyError::Timeout { ms: 1 }.is_retryable());
         assert!(!NotifyError::Template("x".into()).is_retryable());
-        assert!(NotifyError::Smtp { code: Some(451), message: String::new() }.is_retryable());
-        assert!(!NotifyError::Smtp { code: Some(550), message: String::new() }.is_retryable());
+        assert!(NotifyError::Smtp {
+            code: Some(451),
+            message: String::new()
+        }
+        .is_retryable());
+        assert!(!NotifyError::Smtp {
+            code: Some(550),
+            message: String::new()
+        }
+        .is_retryable());
     }
 }

@@ -54,7 +54,9 @@ impl HttpSender {
 
     fn error(&self, e: reqwest::Error, url: &str, secrets: &[&str]) -> NotifyError {
         if e.is_timeout() {
-            return NotifyError::Timeout { ms: self.timeout_ms };
+            return NotifyError::Timeout {
+                ms: self.timeout_ms,
+            };
         }
         let e = e.without_url();
         let mut msg = e.to_string();
@@ -65,7 +67,9 @@ impl HttpSender {
             src = s.source();
         }
         if msg.to_lowercase().contains("timed out") {
-            return NotifyError::Timeout { ms: self.timeout_ms };
+            return NotifyError::Timeout {
+                ms: self.timeout_ms,
+            };
         }
         NotifyError::Transport(redact(&msg, url, secrets))
     }

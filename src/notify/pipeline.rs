@@ -162,8 +162,12 @@ impl Pipeline {
                 Err(e) => (e.status_code(), Some(e.to_string()), e.is_retryable()),
             };
             match &error {
-                None => tracing::info!(receiver = %n.receiver, integration = %b.name, status = ?status, "Notification sent."),
-                Some(e) => tracing::warn!(receiver = %n.receiver, integration = %b.name, status = ?status, retryable, error = %e, "Notification failed."),
+                None => {
+                    tracing::info!(receiver = %n.receiver, integration = %b.name, status = ?status, "Notification sent.")
+                }
+                Some(e) => {
+                    tracing::warn!(receiver = %n.receiver, integration = %b.name, status = ?status, retryable, error = %e, "Notification failed.")
+                }
             }
             out.push(Attempt {
                 at: n.at,
@@ -172,7 +176,11 @@ impl Pipeline {
                 kind: b.notifier.kind(),
                 group_key: n.group_key.clone(),
                 firing: ctx.firing.len(),
-                resolved: if b.notifier.send_resolved() { ctx.resolved.len() } else { 0 },
+                resolved: if b.notifier.send_resolved() {
+                    ctx.resolved.len()
+                } else {
+                    0
+                },
                 status,
                 error,
                 retryable,

@@ -68,7 +68,12 @@ impl Server {
     }
 }
 
-fn serve_http(s: TcpStream, code: u16, delay: Duration, rec: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+fn serve_http(
+    s: TcpStream,
+    code: u16,
+    delay: Duration,
+    rec: &Mutex<Vec<Request>>,
+) -> std::io::Result<()> {
     let mut rd = BufReader::new(s.try_clone()?);
     let mut line = String::new();
     rd.read_line(&mut line)?;
@@ -99,11 +104,19 @@ fn serve_http(s: TcpStream, code: u16, delay: Duration, rec: &Mutex<Vec<Request>
     });
     std::thread::sleep(delay);
     let mut s = s;
-    write!(s, "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+    write!(
+        s,
+        "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
 }
 
 /// A minimal SMTP server; `code` answers RCPT (250 accepts).
-fn serve_smtp(s: TcpStream, code: u16, delay: Duration, rec: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+fn serve_smtp(
+    s: TcpStream,
+    code: u16,
+    delay: Duration,
+    rec: &Mutex<Vec<Request>>,
+) -> std::io::Result<()> {
     std::thread::sleep(delay);
     let mut w = s.try_clone()?;
     let mut rd = BufReader::new(s);
@@ -132,7 +145,10 @@ fn serve_smtp(s: TcpStream, code: u16, delay: Duration, rec: &Mutex<Vec<Request>
                 }
                 body.push_str(&line);
             }
-            rec.lock().unwrap().push(Request { body, ..Default::default() });
+            rec.lock().unwrap().push(Request {
+                body,
+                ..Default::default()
+            });
             write!(w, "250 queued\r\n")?;
         } else if cmd.starts_with("QUIT") {
             write!(w, "221 bye\r\n")?;
@@ -157,10 +173,15 @@ pub const SECRET: &str = "s3cr3t-token-abc123";
 
 pub fn ctx(resolved_only: bool) -> NotifyCtx {
     let mut a = Alert::firing(
-        Labels::from_pairs([("alertname", "Suite"), ("severity", "critical"), ("tenant_id", "t1")]),
+        Labels::from_pairs([
+            ("alertname", "Suite"),
+            ("severity", "critical"),
+            ("tenant_id", "t1"),
+        ]),
         1_700_000_000_000,
     );
-    a.annotations.insert("summary".into(), "suite summary".into());
+    a.annotations
+        .insert("summary".into(), "suite summary".into());
     let (firing, resolved) = if resolved_only {
         a.ends_at = Some(1_700_000_030_000);
         (vec![], vec![a])
@@ -196,7 +217,17 @@ fn setup(addr: &str, timeout_ms: i64, send_resolved: bool) -> Setup {
 /// Runs every shared check against notifiers from `make`.
 pub fn run(proto: Proto, make: impl Fn(&Setup) -> Box<dyn Notifier>) {
     let (ok, table): (u16, &[(u16, bool)]) = match proto {
-        Proto::Http => (200, &[(500, true), (503, true), (429, true), (408, true), (400, false), (404, false)]),
+        Proto::Http => (
+            200,
+            &[
+                (500, true),
+                (503, true),
+                (429, true),
+                (408, true),
+                (400, false),
+                (404, false),
+            ],
+        ),
         Proto::Smtp => (250, &[(451, true), (421, true), (550, false), (553, false)]),
     };
 
@@ -214,15 +245,23 @@ pub fn run(proto: Proto, make: impl Fn(&Setup) -> Box<dyn Notifier>) {
     // Retry table, and no secret in any error.
     for (code, retry) in table {
         let srv = Server::start(proto, *code, Duration::ZERO);
-        let e = make(&setup(&srv.addr, 5_000, true)).notify(&ctx(false)).unwrap_err();
+        let e = make(&setup(&srv.addr, 5_000, true))
+            .notify(&ctx(false))
+            .unwrap_err();
         assert_eq!(e.is_retryable(), *retry, "{code}: {e}");
         assert_eq!(e.status_code(), Some(*code), "{e}");
         assert_clean(&e);
     }
 
     // Connection refused: retryable, clean.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let e = make(&setup(&format!("127.0.0.1:{port}"), 5_000, true)).notify(&ctx(false)).unwrap_err();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = make(&setup(&format!("127.0.0.1:{port}"), 5_000, true))
+        .notify(&ctx(false))
+        .unwrap_err();
     assert!(e.is_retryable(), "{e}");
     assert_clean(&e);
 
@@ -232,7 +271,11 @@ pub fn run(proto: Proto, make: impl Fn(&Setup) -> Box<dyn Notifier>) {
     assert_eq!(n.timeout_ms(), 300);
     let t0 = Instant::now();
     let e = n.notify(&ctx(false)).unwrap_err();
-    assert!(t0.elapsed() < Duration::from_millis(2_500), "took {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_millis(2_500),
+        "took {:?}",
+        t0.elapsed()
+    );
     assert!(matches!(e, NotifyError::Timeout { .. }), "{e:?}");
     assert!(e.is_retryable());
 
@@ -248,5 +291,8 @@ pub fn run(proto: Proto, make: impl Fn(&Setup) -> Box<dyn Notifier>) {
     assert_eq!(got.len(), 1);
     // Resolved is spelled out, or the end time is given.
     let b = &got[0].body;
-    assert!(b.to_lowercase().contains("resolve") || b.contains("22:13:50"), "{b}");
+    assert!(
+        b.to_lowercase().contains("resolve") || b.contains("22:13:50"),
+        "{b}"
+    );
 }

@@ -80,7 +80,10 @@ pub struct TemplateSet {
 impl std::fmt::Debug for TemplateSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TemplateSet")
-            .field("parts", &self.parts.iter().map(|p| p.name).collect::<Vec<_>>())
+            .field(
+                "parts",
+                &self.parts.iter().map(|p| p.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -105,14 +108,23 @@ pub fn load_source(
 
 impl TemplateSet {
     /// Compiles every part and renders it once against sample data.
-    pub fn compile(source_name: &str, file_src: &str, parts: Vec<Part>) -> Result<Self, TemplateError> {
+    pub fn compile(
+        source_name: &str,
+        file_src: &str,
+        parts: Vec<Part>,
+    ) -> Result<Self, TemplateError> {
         let mut plain = registry();
         plain.register_escape_fn(no_escape);
         let mut html = registry();
         for p in &parts {
             let (name, src) = match &p.source {
-                PartSource::File => (source_name.to_string(), format!("{file_src}{{{{> {}}}}}", p.name)),
-                PartSource::Inline { field, text } => (format!("config field {field}"), text.clone()),
+                PartSource::File => (
+                    source_name.to_string(),
+                    format!("{file_src}{{{{> {}}}}}", p.name),
+                ),
+                PartSource::Inline { field, text } => {
+                    (format!("config field {field}"), text.clone())
+                }
             };
             let reg = if p.html { &mut html } else { &mut plain };
             // A template may not share its name with the partial it calls.
@@ -126,14 +138,15 @@ impl TemplateSet {
         let set = TemplateSet { plain, html, parts };
         let sample = sample_ctx().template_data();
         for p in &set.parts {
-            set.render_part(p, &sample).map_err(|message| TemplateError {
-                source_name: match &p.source {
-                    PartSource::File => source_name.to_string(),
-                    PartSource::Inline { field, .. } => format!("config field {field}"),
-                },
-                part: p.name.to_string(),
-                message,
-            })?;
+            set.render_part(p, &sample)
+                .map_err(|message| TemplateError {
+                    source_name: match &p.source {
+                        PartSource::File => source_name.to_string(),
+                        PartSource::Inline { field, .. } => format!("config field {field}"),
+                    },
+                    part: p.name.to_string(),
+                    message,
+                })?;
         }
         Ok(set)
     }
@@ -152,7 +165,8 @@ impl TemplateSet {
             .iter()
             .find(|p| p.name == name)
             .ok_or_else(|| super::NotifyError::Template(format!("no part {name:?}")))?;
-        self.render_part(p, data).map_err(super::NotifyError::Template)
+        self.render_part(p, data)
+            .map_err(super::NotifyError::Template)
     }
 }
 
@@ -227,7 +241,9 @@ fn to_time(v: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
         Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|d| d.with_timezone(&chrono::Utc))
-            .or_else(|| num(v).and_then(|x| chrono::DateTime::from_timestamp_millis((x * 1000.0) as i64))),
+            .or_else(|| {
+                num(v).and_then(|x| chrono::DateTime::from_timestamp_millis((x * 1000.0) as i64))
+            }),
         Value::Number(n) => n
             .as_f64()
             .and_then(|x| chrono::DateTime::from_timestamp_millis((x * 1000.0) as i64)),
@@ -312,8 +328,14 @@ mod tests {
         assert_eq!(render("{{humanizeDuration 90}}"), "1m 30s");
         assert_eq!(render("{{date t}}"), "2025-03-04 09:10:00 UTC");
         assert_eq!(render("{{date t format=\"%H:%M\"}}"), "09:10");
-        assert_eq!(render("{{join l \", \"}}|{{join xs \"-\"}}"), "a=1, b=2|x-y");
-        assert_eq!(render("{{toUpper \"firing\"}} {{truncate \"abcdef\" 3}}"), "FIRING abc");
+        assert_eq!(
+            render("{{join l \", \"}}|{{join xs \"-\"}}"),
+            "a=1, b=2|x-y"
+        );
+        assert_eq!(
+            render("{{toUpper \"firing\"}} {{truncate \"abcdef\" 3}}"),
+            "FIRING abc"
+        );
         assert_eq!(render("{{json l}}"), r#"{"a":"1","b":"2"}"#);
         // Not a number: passed through.
         assert_eq!(render("{{humanize \"n/a\"}}"), "n/a");
@@ -322,7 +344,11 @@ mod tests {
     #[test]
     fn defaults_compile_and_render() {
         let data = sample_ctx().template_data();
-        for (kind, src) in [("slack", SLACK_DEFAULT), ("email", EMAIL_DEFAULT), ("pagerduty", PAGERDUTY_DEFAULT)] {
+        for (kind, src) in [
+            ("slack", SLACK_DEFAULT),
+            ("email", EMAIL_DEFAULT),
+            ("pagerduty", PAGERDUTY_DEFAULT),
+        ] {
             let parts = kind_parts(kind)
                 .iter()
                 .map(|p| Part::file(p, *p == "html"))
@@ -338,17 +364,23 @@ mod tests {
     #[test]
     fn broken_templates_fail_at_compile() {
         // Syntax error.
-        let e = TemplateSet::compile("f.hbs", "{{#if x}}", vec![Part::file("title", false)]).unwrap_err();
+        let e = TemplateSet::compile("f.hbs", "{{#if x}}", vec![Part::file("title", false)])
+            .unwrap_err();
         assert_eq!(e.part, "title");
         // Missing part: found by the dry run.
-        let e = TemplateSet::compile("f.hbs", "{{#*inline \"text\"}}x{{/inline}}", vec![Part::file("title", false)])
-            .unwrap_err();
+        let e = TemplateSet::compile(
+            "f.hbs",
+            "{{#*inline \"text\"}}x{{/inline}}",
+            vec![Part::file("title", false)],
+        )
+        .unwrap_err();
         assert!(e.message.to_lowercase().contains("partial"), "{e}");
         // Unknown helper with arguments.
         let e = TemplateSet::compile(
             "f.hbs",
             "",
-            vec![Part::file("title", false).or_inline("title", Some(&"{{nohelper status 1}}".to_string()))],
+            vec![Part::file("title", false)
+                .or_inline("title", Some(&"{{nohelper status 1}}".to_string()))],
         )
         .unwrap_err();
         assert_eq!(e.source_name, "config field title");
@@ -357,7 +389,11 @@ mod tests {
     #[test]
     fn html_part_is_escaped_plain_is_not() {
         let src = "{{#*inline \"h\"}}{{x}}{{/inline}}{{#*inline \"p\"}}{{x}}{{/inline}}";
-        let set = TemplateSet::compile("f", src, vec![Part::file("h", true), Part::file("p", false)]);
+        let set = TemplateSet::compile(
+            "f",
+            src,
+            vec![Part::file("h", true), Part::file("p", false)],
+        );
         // The dry run has no `x`; rendering empty is fine.
         let set = set.unwrap();
         let d = json!({"x": "<b>&"});

@@ -356,6 +356,54 @@ impl Dispatcher {
     pub fn group_count(&self) -> usize {
         self.groups.len()
     }
+
+    /// Restores one entry of the notification log from a durable store
+    /// (`crate::outbox`), so a restart neither pages again for a group
+    /// whose alerts did not change nor resets its `repeat_interval`. The
+    /// route is found by `route_idx` if it still has the same key and
+    /// receiver, else by key and receiver; false when no route matches
+    /// (the config changed) or a newer entry is already known.
+    pub fn restore_sent(&mut self, r: &SentRecord) -> bool {
+        let fits = |idx: usize, key: &String| {
+            format!("{key}:{}", labels_string(&r.group_labels)) == r.group_key
+                && find_route(&self.config.route, idx).is_some_and(|rt| rt.opts.receiver == r.receiver)
+        };
+        let idx = match self.route_keys.get(&r.route_idx) {
+            Some(k) if fits(r.route_idx, k) => Some(r.route_idx),
+            _ => {
+                let mut keys: Vec<(&usize, &String)> = self.route_keys.iter().collect();
+                keys.sort();
+                keys.into_iter().find(|(i, k)| fits(**i, k)).map(|(i, _)| *i)
+            }
+        };
+        let Some(idx) = idx else { return false };
+        let id = (idx, r.group_labels.clone());
+        if self.log.get(&id).is_some_and(|e| e.at > r.at) {
+            return false;
+        }
+        self.log.insert(
+            id,
+            LogEntry {
+                firing: r.firing.clone(),
+                resolved: r.resolved.clone(),
+                at: r.at,
+            },
+        );
+        true
+    }
+}
+
+/// What was last notified for a group, as a durable notification log
+/// stores it (see [`Dispatcher::restore_sent`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentRecord {
+    pub receiver: String,
+    pub group_key: String,
+    pub route_idx: usize,
+    pub group_labels: Labels,
+    pub firing: Vec<Labels>,
+    pub resolved: Vec<Labels>,
+    pub at: Timestamp,
 }
 
 /// `{a="1", b="2"}` as Go's `model.LabelSet.String()` prints it.

@@ -88,9 +88,21 @@ pub fn parse_file(
     at: Timestamp,
     extra_labels: &Labels,
 ) -> Result<Vec<(Labels, Timestamp, f64)>, SnapshotError> {
-    if detect_format(path, content) != SnapshotFormat::Json {
+    parse_file_as(path, content, detect_format(path, content), at, extra_labels)
+}
+
+/// Like [`parse_file`] in a format the caller already knows (a scrape's
+/// `Content-Type`); `path` only names the source in error messages.
+pub fn parse_file_as(
+    path: &Path,
+    content: &str,
+    format: SnapshotFormat,
+    at: Timestamp,
+    extra_labels: &Labels,
+) -> Result<Vec<(Labels, Timestamp, f64)>, SnapshotError> {
+    if format != SnapshotFormat::Json {
         let mut rows: Vec<(usize, Labels, Timestamp, f64)> = Vec::new();
-        for s in parse_exposition_file(path, content, at, extra_labels)? {
+        for s in parse_exposition_as(path, content, format, at, extra_labels)? {
             for (t, v, line) in s.samples {
                 rows.push((line, s.labels.clone(), t, v));
             }
@@ -140,8 +152,18 @@ fn parse_exposition_file(
     at: Timestamp,
     extra_labels: &Labels,
 ) -> Result<Vec<FileSeries>, SnapshotError> {
+    parse_exposition_as(path, content, detect_format(path, content), at, extra_labels)
+}
+
+fn parse_exposition_as(
+    path: &Path,
+    content: &str,
+    format: SnapshotFormat,
+    at: Timestamp,
+    extra_labels: &Labels,
+) -> Result<Vec<FileSeries>, SnapshotError> {
     let shown = path.display().to_string();
-    let format = if detect_format(path, content) == SnapshotFormat::OpenMetrics {
+    let format = if format == SnapshotFormat::OpenMetrics {
         Format::OpenMetrics
     } else {
         Format::Text
@@ -349,6 +371,94 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn grouped_parsing_matches_line_by_line_parsing() {
+        // Repeats next to each other and apart, a name followed by a blank
+        // and `{` (another series in the text format), and a TYPE line that
+        // changes how `le` reads between two spellings of one series.
+        let text = "# TYPE h histogram\nfoo 1 1000\nfoo 2 2000\nfoo {a=\"b\"} 3 1000\n\
+                    bar{x=\"1\"} 4\nfoo 5 3000\nfoo {a=\"b\"} 6 2000\nh_bucket{le=\"1\"} 7 1000\n\
+                    h_bucket{le=\"1.0\"} 8 2000\nh_bucket{le=\"1\"} 9 3000\n";
+        for (path, src) in [("a.prom", text.to_string()), ("a.om", om_of(text))] {
+            let flat = exposition::parse(
+                &src,
+                if path.ends_with("om") {
+                    Format::OpenMetrics
+                } else {
+                    Format::Text
+                },
+            );
+            let grouped = parse_file(Path::new(path), &src, 0, &Labels::new());
+            match (flat, grouped) {
+                (Ok(flat), Ok(grouped)) => {
+                    let flat: Vec<_> = flat
+                        .into_iter()
+                        .map(|s| (s.labels, s.t.unwrap_or(0), s.v))
+                        .collect();
+                    assert_eq!(flat, grouped, "{path}");
+                }
+                (Err(e), Err(g)) => assert!(
+                    g.to_string().contains(&format!(":{}: ", e.line)),
+                    "{path}: {g}"
+                ),
+                (f, g) => panic!("{path}: {f:?} vs {g:?}"),
+            }
+        }
+        let store = load(
+            &[SnapshotSpec::new(
+                write_tmp("a.prom", text).path().join("a.prom"),
+            )],
+            0,
+            &Labels::new(),
+        )
+        .unwrap();
+        // foo, foo{a}, bar and h_bucket{le="1.0"} (`le` is normalised).
+        assert_eq!(store.len(), 4);
+    }
+
+    #[test]
+    fn grouped_parsing_reports_the_first_duplicate_line() {
+        let src = "a 1 10\nb 1 10\nb 2 20\na 2 20\nb 3 10\na 3 10\n";
+        let e = parse_file(Path::new("x.prom"), src, 0, &Labels::new()).unwrap_err();
+        let e = e.to_string();
+        assert!(e.starts_with("x.prom:5: duplicate sample for b at "), "{e}");
+        assert!(e.ends_with(" (first on line 2)"), "{e}");
+        // `--label` can make two series of a file one.
+        let src = "a{t=\"x\"} 1 10\na 2 10\n";
+        let extra = Labels::from_pairs([("t", "x")]);
+        let e = parse_file(Path::new("x.prom"), src, 0, &extra).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("x.prom:2: duplicate sample for a{t=\"x\"} at "),
+            "{e}"
+        );
+        assert!(e.to_string().ends_with(" (first on line 1)"), "{e}");
+    }
+
+    /// The same samples as OpenMetrics: timestamps in seconds, `# EOF`.
+    fn om_of(text: &str) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            match line.rsplit_once(' ') {
+                Some((head, ts))
+                    if !line.starts_with('#')
+                        && ts.len() == 4
+                        && head.matches(' ').count() >= 1 =>
+                {
+                    out.push_str(&format!("{head} {}\n", ts.parse::<i64>().unwrap() / 1000));
+                }
+                _ => out.push_str(&format!("{line}\n")),
+            }
+        }
+        out + "# EOF\n"
+    }
+
+    fn write_tmp(name: &str, content: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), content).unwrap();
+        dir
     }
 
     #[test]

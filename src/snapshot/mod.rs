@@ -32,8 +32,9 @@ pub mod error;
 pub mod exposition;
 pub mod json;
 pub mod load;
+pub mod scrape;
 pub mod spec;
 
 pub use error::SnapshotError;
-pub use load::{detect_format, load, load_into, parse_file, SnapshotFormat};
+pub use load::{detect_format, load, load_into, parse_file, parse_file_as, SnapshotFormat};
 pub use spec::{parse_label_arg, parse_label_args, SnapshotSpec};

@@ -16,6 +16,7 @@ mod gofmt;
 mod lex;
 mod parse;
 mod promfuncs;
+pub mod refs;
 mod value;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ use std::rc::Rc;
 use crate::model::Labels;
 
 /// Prometheus's humanize functions, shared with the notification templates.
+pub use refs::{template_refs, TemplateRefs};
 pub use promfuncs::{
     humanize, humanize1024, humanize_duration, humanize_percentage, humanize_timestamp, title,
 };

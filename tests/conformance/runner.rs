@@ -1,7 +1,7 @@
 //! Runs every statement of every script and records pass / fail / skip.
 
 use alertgate::model::{Labels, MemStore};
-use alertgate::promql::{parse, Engine, EvalError, QueryOutput};
+use alertgate::promql::{parse_with_duration_exprs as parse, Engine, EvalError, QueryOutput};
 use alertgate::promqltest::expr::selects_any;
 use alertgate::promqltest::{check_eval, load_into, parse_script, Command, EvalCmd, EvalQuery};
 use promql_parser::parser::Expr;

@@ -60,11 +60,15 @@ impl Notifier for AlertmanagerNotifier {
     /// Succeeds when at least one Alertmanager accepted the alerts; the
     /// cluster gossips them to the others.
     fn notify(&self, ctx: &NotifyCtx) -> Result<Delivery, NotifyError> {
-        let body = serde_json::to_vec(&payload::alerts(ctx)).map_err(|e| NotifyError::Invalid(e.to_string()))?;
+        let body = serde_json::to_vec(&payload::alerts(ctx))
+            .map_err(|e| NotifyError::Invalid(e.to_string()))?;
         let mut ok = None;
         let mut first_err = None;
         for u in &self.cfg.urls {
-            match self.http.post_json(&config::alerts_url(u), &[], body.clone(), &[]) {
+            match self
+                .http
+                .post_json(&config::alerts_url(u), &[], body.clone(), &[])
+            {
                 Ok(d) => ok = ok.or(Some(d)),
                 Err(e) => {
                     tracing::warn!(alertmanager = %u, error = %e, "Forwarding to an Alertmanager failed.");

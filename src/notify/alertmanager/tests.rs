@@ -31,6 +31,14 @@ fn postable_alerts_carry_times_and_generator_url() {
     assert_eq!(a[0].ends_at.as_deref(), Some("2023-11-14T22:13:50Z"));
     assert_eq!(a[0].generator_url, "http://gen");
     assert!(payload::alerts(&ctx(false))[0].ends_at.is_none());
-    let s = Setup { addr: "h:9093".into(), secret: "p", timeout_ms: 1, send_resolved: true };
-    assert_eq!(config::alerts_url(&cfg(&s).urls[0]), "http://h:9093/p/api/v2/alerts");
+    let s = Setup {
+        addr: "h:9093".into(),
+        secret: "p",
+        timeout_ms: 1,
+        send_resolved: true,
+    };
+    assert_eq!(
+        config::alerts_url(&cfg(&s).urls[0]),
+        "http://h:9093/p/api/v2/alerts"
+    );
 }

@@ -28,7 +28,10 @@ pub fn split_host_port(s: &str) -> Result<(String, u16), NotifyError> {
     let port = p
         .parse()
         .map_err(|_| NotifyError::Invalid(format!("smarthost {s:?}: bad port")))?;
-    Ok((h.trim_start_matches('[').trim_end_matches(']').to_string(), port))
+    Ok((
+        h.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port,
+    ))
 }
 
 pub fn smtp_error(
@@ -60,7 +63,10 @@ pub fn smtp_error(
     let code = e.status().and_then(|c| c.to_string().parse().ok());
     let message = super::clean(&msg, secrets);
     if code.is_none() && (e.is_client() || e.is_response()) {
-        return NotifyError::Smtp { code: None, message };
+        return NotifyError::Smtp {
+            code: None,
+            message,
+        };
     }
     match code {
         Some(_) => NotifyError::Smtp { code, message },

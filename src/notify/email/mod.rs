@@ -41,10 +41,13 @@ impl EmailNotifier {
     fn transport(&self) -> Result<(SmtpTransport, Vec<String>), NotifyError> {
         let mut b = SmtpTransport::builder_dangerous(self.host.as_str())
             .port(self.port)
-            .timeout(Some(Duration::from_millis(self.cfg.timeout_ms.max(1) as u64)))
+            .timeout(Some(Duration::from_millis(
+                self.cfg.timeout_ms.max(1) as u64
+            )))
             .hello_name(ClientId::Domain(self.cfg.hello.clone()));
         let tls = || {
-            TlsParameters::new(self.host.clone()).map_err(|e| NotifyError::Invalid(format!("TLS: {e}")))
+            TlsParameters::new(self.host.clone())
+                .map_err(|e| NotifyError::Invalid(format!("TLS: {e}")))
         };
         b = if self.port == 465 || self.cfg.force_implicit_tls {
             b.tls(Tls::Wrapper(tls()?))
@@ -81,10 +84,21 @@ impl Notifier for EmailNotifier {
         Ok(vec![Rendered {
             target: format!("SMTP {}", self.cfg.smarthost),
             headers: vec![
-                ("MAIL FROM".into(), m.envelope().from().map(|a| a.to_string()).unwrap_or_default()),
+                (
+                    "MAIL FROM".into(),
+                    m.envelope()
+                        .from()
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                ),
                 (
                     "RCPT TO".into(),
-                    m.envelope().to().iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+                    m.envelope()
+                        .to()
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 ),
             ],
             body: String::from_utf8_lossy(&m.formatted()).into_owned(),

@@ -19,7 +19,11 @@ fn mailboxes(field: &str, v: &str) -> Result<Mailboxes, NotifyError> {
         .map_err(|e| NotifyError::Invalid(format!("{field}: {e}")))
 }
 
-pub fn message(cfg: &EmailConfig, t: &TemplateSet, ctx: &NotifyCtx) -> Result<Message, NotifyError> {
+pub fn message(
+    cfg: &EmailConfig,
+    t: &TemplateSet,
+    ctx: &NotifyCtx,
+) -> Result<Message, NotifyError> {
     let data = ctx.template_data();
     let header = |name: &str| -> Result<Option<String>, NotifyError> {
         cfg.headers
@@ -27,7 +31,8 @@ pub fn message(cfg: &EmailConfig, t: &TemplateSet, ctx: &NotifyCtx) -> Result<Me
             .map(|v| render_inline(v, &data).map_err(NotifyError::Template))
             .transpose()
     };
-    let to = header("To")?.unwrap_or_else(|| render_inline(&cfg.to, &data).unwrap_or(cfg.to.clone()));
+    let to =
+        header("To")?.unwrap_or_else(|| render_inline(&cfg.to, &data).unwrap_or(cfg.to.clone()));
     let from = header("From")?.unwrap_or_else(|| cfg.from.clone());
     let subject = match header("Subject")? {
         Some(s) => s,

@@ -29,15 +29,25 @@ fn cfg(s: &Setup) -> EmailConfig {
 
 #[test]
 fn shared_suite() {
-    suite::run(Proto::Smtp, |s| Box::new(EmailNotifier::build(&cfg(s)).unwrap()));
+    suite::run(Proto::Smtp, |s| {
+        Box::new(EmailNotifier::build(&cfg(s)).unwrap())
+    });
 }
 
 #[test]
 fn message_has_recipients_subject_and_both_parts() {
-    let s = Setup { addr: "h:25".into(), secret: "pw", timeout_ms: 1000, send_resolved: true };
+    let s = Setup {
+        addr: "h:25".into(),
+        secret: "pw",
+        timeout_ms: 1000,
+        send_resolved: true,
+    };
     let n = EmailNotifier::build(&cfg(&s)).unwrap();
     let r = &n.render(&ctx(false)).unwrap()[0];
-    assert_eq!(r.headers[1].1, "team@example.org, lead@example.org, cc@example.org");
+    assert_eq!(
+        r.headers[1].1,
+        "team@example.org, lead@example.org, cc@example.org"
+    );
     assert!(r.body.contains("Subject: [FIRING:1] Suite"), "{}", r.body);
     assert!(r.body.contains("Content-Type: multipart/alternative"));
     assert!(r.body.contains("Content-Type: text/plain"));

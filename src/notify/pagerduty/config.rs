@@ -26,7 +26,11 @@ pub fn templates(cfg: &PagerdutyConfig) -> Result<TemplateSet, NotifyError> {
 
 /// The configured `severity` (rendered, then mapped like a label value),
 /// else the highest severity label of the alerts, else upstream's `error`.
-pub fn severity(cfg: &PagerdutyConfig, ctx: &NotifyCtx, data: &Value) -> Result<Severity, NotifyError> {
+pub fn severity(
+    cfg: &PagerdutyConfig,
+    ctx: &NotifyCtx,
+    data: &Value,
+) -> Result<Severity, NotifyError> {
     if let Some(s) = cfg.severity.as_ref().filter(|s| !s.is_empty()) {
         let s = render_inline(s, data).map_err(NotifyError::Template)?;
         if let Some(v) = Severity::from_label(&s) {

@@ -24,7 +24,8 @@ impl PagerdutyNotifier {
     pub fn build(cfg: &PagerdutyConfig) -> Result<Self, NotifyError> {
         if cfg.routing_key.is_none() {
             return Err(NotifyError::Invalid(
-                "service_key (Events API v1) is not supported, set routing_key (Events API v2)".into(),
+                "service_key (Events API v1) is not supported, set routing_key (Events API v2)"
+                    .into(),
             ));
         }
         Ok(PagerdutyNotifier {
@@ -66,6 +67,7 @@ impl Notifier for PagerdutyNotifier {
             .resolve()?;
         let ev = payload::event(&self.cfg, &self.templates, ctx, key.expose())?;
         let body = serde_json::to_vec(&ev).map_err(|e| NotifyError::Invalid(e.to_string()))?;
-        self.http.post_json(&self.cfg.url, &[], body, &[key.expose()])
+        self.http
+            .post_json(&self.cfg.url, &[], body, &[key.expose()])
     }
 }

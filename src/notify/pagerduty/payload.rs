@@ -80,12 +80,27 @@ pub fn event(
         details.insert("group_key".into(), json!(ctx.group_key));
         details.insert(
             "alerts".into(),
-            Value::Array(data["alerts"].as_array().into_iter().flatten().map(|a| a["runbook"].clone()).collect()),
+            Value::Array(
+                data["alerts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| a["runbook"].clone())
+                    .collect(),
+            ),
         );
         for (k, v) in &cfg.details {
-            details.insert(k.clone(), json!(render_inline(v, &data).map_err(NotifyError::Template)?));
+            details.insert(
+                k.clone(),
+                json!(render_inline(v, &data).map_err(NotifyError::Template)?),
+            );
         }
-        let start = ctx.firing.iter().map(|a| a.starts_at).min().unwrap_or(ctx.now);
+        let start = ctx
+            .firing
+            .iter()
+            .map(|a| a.starts_at)
+            .min()
+            .unwrap_or(ctx.now);
         Some(Payload {
             summary: cut(&t.render("summary", &data)?, SUMMARY_MAX),
             source: opt(&cfg.source, &data)?.unwrap_or_else(|| "alertgate".into()),
@@ -106,6 +121,7 @@ pub fn event(
         payload,
         links,
         client: Some(opt(&cfg.client, &data)?.unwrap_or_else(|| "alertgate".into())),
-        client_url: opt(&cfg.client_url, &data)?.or_else(|| Some(ctx.external_url.clone()).filter(|u| !u.is_empty())),
+        client_url: opt(&cfg.client_url, &data)?
+            .or_else(|| Some(ctx.external_url.clone()).filter(|u| !u.is_empty())),
     })
 }

@@ -20,7 +20,10 @@ fn cfg(s: &Setup) -> PagerdutyConfig {
         class: None,
         component: None,
         group: None,
-        links: vec![("http://runbook/{{groupLabels.alertname}}".into(), "Runbook".into())],
+        links: vec![(
+            "http://runbook/{{groupLabels.alertname}}".into(),
+            "Runbook".into(),
+        )],
         timeout_ms: s.timeout_ms,
         template_file: None,
     }
@@ -28,17 +31,27 @@ fn cfg(s: &Setup) -> PagerdutyConfig {
 
 #[test]
 fn shared_suite() {
-    suite::run(Proto::Http, |s| Box::new(PagerdutyNotifier::build(&cfg(s)).unwrap()));
+    suite::run(Proto::Http, |s| {
+        Box::new(PagerdutyNotifier::build(&cfg(s)).unwrap())
+    });
 }
 
 #[test]
 fn trigger_and_resolve_share_the_dedup_key() {
-    let s = Setup { addr: "x".into(), secret: "key", timeout_ms: 1000, send_resolved: true };
+    let s = Setup {
+        addr: "x".into(),
+        secret: "key",
+        timeout_ms: 1000,
+        send_resolved: true,
+    };
     let c = cfg(&s);
     let t = config::templates(&c).unwrap();
     let trig = payload::event(&c, &t, &ctx(false), "key").unwrap();
     let res = payload::event(&c, &t, &ctx(true), "key").unwrap();
-    assert_eq!((trig.event_action, res.event_action), ("trigger", "resolve"));
+    assert_eq!(
+        (trig.event_action, res.event_action),
+        ("trigger", "resolve")
+    );
     assert_eq!(trig.dedup_key, res.dedup_key);
     assert!(trig.dedup_key.len() <= config::DEDUP_KEY_MAX);
     let p = trig.payload.unwrap();
@@ -50,10 +63,18 @@ fn trigger_and_resolve_share_the_dedup_key() {
 
 #[test]
 fn summary_is_cut_to_1024_characters() {
-    let s = Setup { addr: "x".into(), secret: "key", timeout_ms: 1000, send_resolved: true };
+    let s = Setup {
+        addr: "x".into(),
+        secret: "key",
+        timeout_ms: 1000,
+        send_resolved: true,
+    };
     let mut c = cfg(&s);
     c.description = Some(format!("{}{{{{status}}}}", "x".repeat(2000)));
     let t = config::templates(&c).unwrap();
-    let p = payload::event(&c, &t, &ctx(false), "key").unwrap().payload.unwrap();
+    let p = payload::event(&c, &t, &ctx(false), "key")
+        .unwrap()
+        .payload
+        .unwrap();
     assert_eq!(p.summary.chars().count(), 1024);
 }

@@ -35,11 +35,14 @@ impl SlackNotifier {
         let title = self.templates.render("title", &data)?;
         let text = self.templates.render("text", &data)?;
         let color = match &self.cfg.color {
-            Some(c) if !c.is_empty() => super::template::render_inline(c, &data)
-                .map_err(NotifyError::Template)?,
+            Some(c) if !c.is_empty() => {
+                super::template::render_inline(c, &data).map_err(NotifyError::Template)?
+            }
             _ => config::color(ctx).to_string(),
         };
-        Ok(payload::SlackMessage::new(&self.cfg, ctx, title, text, color))
+        Ok(payload::SlackMessage::new(
+            &self.cfg, ctx, title, text, color,
+        ))
     }
 }
 
@@ -77,7 +80,8 @@ impl Notifier for SlackNotifier {
     }
 
     fn notify(&self, ctx: &NotifyCtx) -> Result<Delivery, NotifyError> {
-        let body = serde_json::to_vec(&self.message(ctx)?).map_err(|e| NotifyError::Invalid(e.to_string()))?;
+        let body = serde_json::to_vec(&self.message(ctx)?)
+            .map_err(|e| NotifyError::Invalid(e.to_string()))?;
         match (&self.cfg.api_url, &self.cfg.app_token) {
             (Some(url), _) => {
                 let url = url.resolve()?;
@@ -93,7 +97,9 @@ impl Notifier for SlackNotifier {
                     &[token.expose()],
                 )
             }
-            (None, None) => Err(NotifyError::Invalid("no Slack API URL nor app token".into())),
+            (None, None) => Err(NotifyError::Invalid(
+                "no Slack API URL nor app token".into(),
+            )),
         }
     }
 }

@@ -47,8 +47,18 @@ fn nonempty(s: &Option<String>) -> Option<String> {
 }
 
 impl SlackMessage {
-    pub fn new(cfg: &SlackConfig, ctx: &NotifyCtx, title: String, text: String, color: String) -> Self {
-        let title = if title.is_empty() { ctx.status().to_string() } else { title };
+    pub fn new(
+        cfg: &SlackConfig,
+        ctx: &NotifyCtx,
+        title: String,
+        text: String,
+        color: String,
+    ) -> Self {
+        let title = if title.is_empty() {
+            ctx.status().to_string()
+        } else {
+            title
+        };
         let body = if text.is_empty() { title.clone() } else { text };
         let blocks = vec![
             json!({"type": "header", "text": {"type": "plain_text", "text": cut(&title, HEADER_MAX), "emoji": true}}),

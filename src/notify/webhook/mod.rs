@@ -71,7 +71,10 @@ impl Notifier for WebhookNotifier {
         if let Some(s) = &self.cfg.hmac_secret {
             let s = s.resolve()?;
             secrets.push(s.expose().to_string());
-            headers.push((config::SIGNATURE_HEADER.into(), config::sign(s.expose().as_bytes(), &body)));
+            headers.push((
+                config::SIGNATURE_HEADER.into(),
+                config::sign(s.expose().as_bytes(), &body),
+            ));
         }
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         self.http.post_json(url.expose(), &headers, body, &secrets)

@@ -28,7 +28,11 @@ impl Message {
     /// alerts that are sent; `max_alerts` 0 means all.
     pub fn new(ctx: &NotifyCtx, max_alerts: u64) -> Message {
         let total = ctx.alert_count() as u64;
-        let keep = if max_alerts == 0 { total } else { total.min(max_alerts) };
+        let keep = if max_alerts == 0 {
+            total
+        } else {
+            total.min(max_alerts)
+        };
         let mut sent = ctx.clone();
         let mut left = keep as usize;
         sent.firing.truncate(left);

@@ -21,13 +21,20 @@ fn cfg(s: &Setup) -> WebhookConfig {
 
 #[test]
 fn shared_suite() {
-    suite::run(Proto::Http, |s| Box::new(WebhookNotifier::build(&cfg(s)).unwrap()));
+    suite::run(Proto::Http, |s| {
+        Box::new(WebhookNotifier::build(&cfg(s)).unwrap())
+    });
 }
 
 #[test]
 fn payload_headers_and_signature() {
     let srv = Server::start(Proto::Http, 200, std::time::Duration::ZERO);
-    let s = Setup { addr: srv.addr.clone(), secret: "hk", timeout_ms: 5000, send_resolved: true };
+    let s = Setup {
+        addr: srv.addr.clone(),
+        secret: "hk",
+        timeout_ms: 5000,
+        send_resolved: true,
+    };
     let mut c = cfg(&s);
     c.max_alerts = 1;
     let mut two = ctx(false);
@@ -38,13 +45,23 @@ fn payload_headers_and_signature() {
     let r = &srv.received()[0];
     assert_eq!(r.path, "/hook/hk");
     assert_eq!(r.header("authorization"), Some("Bearer hk"));
-    assert_eq!(r.header(config::SIGNATURE_HEADER), Some(config::sign(b"hk", r.body.as_bytes()).as_str()));
+    assert_eq!(
+        r.header(config::SIGNATURE_HEADER),
+        Some(config::sign(b"hk", r.body.as_bytes()).as_str())
+    );
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["version"], "4");
     assert_eq!(v["truncatedAlerts"], 1);
     assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
     assert_eq!(v["status"], "firing");
-    for k in ["receiver", "groupLabels", "commonLabels", "commonAnnotations", "externalURL", "groupKey"] {
+    for k in [
+        "receiver",
+        "groupLabels",
+        "commonLabels",
+        "commonAnnotations",
+        "externalURL",
+        "groupKey",
+    ] {
         assert!(v.get(k).is_some(), "{k}");
     }
 }

@@ -1,0 +1,15 @@
+//! `alertgate lint`: finds rules and configs that are broken, or that will
+//! never fire, before they page (or fail to). Every problem is a
+//! [`Finding`] with a stable check name and `file:line:col`.
+//!
+//! Offline checks read the rule files (`promql`, `labels`, `range`,
+//! `alerts`), config checks read `alertgate.yml` and the environment for
+//! its secrets (`config`), online checks ask a datasource whether the
+//! series a rule selects exist (`series`).
+
+pub mod finding;
+pub mod labels;
+pub mod promql;
+pub mod range;
+
+pub use finding::{Finding, Severity};
