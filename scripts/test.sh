@@ -13,6 +13,11 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
 fi
 
+# Headless Chromium renders the service's status page (tests/service_page.rs).
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 export PATH="$PWD/.peers/bin:$PATH"
 cargo build --locked --bins
 cargo test --locked --lib --test integration

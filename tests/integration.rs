@@ -18,3 +18,4 @@ mod service_support;
 mod service_run;
 mod notify_e2e;
 mod service_prometheus;
+mod service_page;

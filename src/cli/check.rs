@@ -1,7 +1,15 @@
-//! `alertgate check`: load rule files and snapshots, evaluate every group at
-//! one time, print what is firing and pending. Exit 0 when nothing fires, 1
-//! when something does, 2 on bad input or when any rule fails to evaluate (a
-//! failing rule must never look like "all clear").
+//! `alertgate check`: load rule files and snapshots (or scrape a metrics
+//! endpoint once), evaluate every group at one time, print what is firing
+//! and pending as text, JSON or a CI report (JUnit, Markdown, GitHub
+//! annotations), and with `--notify` route what fires through the
+//! configured receivers once. Exit 0 when nothing fires, 1 when something
+//! does (or is pending, with `--fail-on pending`), 2 on bad input, an
+//! endpoint that is down, or any rule that fails to evaluate (a failing rule
+//! must never look like "all clear"). Delivery never changes the exit code.
+
+mod ci;
+mod deliver;
+mod scrape;
 
 use super::exit;
 use crate::alerting::serde_util::format_float;
@@ -12,6 +20,7 @@ use crate::promql::{Engine, EngineOptions};
 use crate::rules::{
     self, AlertReport, ReplayOptions, ReplayReport, RuleEvalError, ValidateOptions,
 };
+use crate::report::{self, CiFormat};
 use crate::snapshot::{self, SnapshotSpec};
 use anyhow::{anyhow, Context};
 use clap::{Args, ValueEnum};
@@ -44,6 +53,18 @@ pub struct CheckArgs {
     pub enable_features: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// What makes the exit code 1: a firing alert (default), or already a
+    /// pending one.
+    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Firing)]
+    pub fail_on: FailOn,
+    /// `--scrape URL`, `--interval`, headers and token of the endpoint.
+    #[command(flatten)]
+    pub scrape: scrape::ScrapeArgs,
+    /// Route what fires through the receivers of `--config` once and wait
+    /// for delivery. A failed delivery is reported on stderr; the exit code
+    /// stays that of the evaluation.
+    #[arg(long, requires = "config")]
+    pub notify: bool,
     /// Alert state file: restored before and saved (atomically) after this
     /// evaluation, so `for:` holds across runs (e.g. from cron). Without it,
     /// history is replayed from the snapshots instead.
@@ -64,6 +85,30 @@ const FEATURES: [&str; 2] = [
 pub enum Format {
     Text,
     Json,
+    /// JUnit XML, one test case per rule.
+    Junit,
+    /// A Markdown table for a pull-request comment or job summary.
+    Markdown,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+impl Format {
+    fn ci(self) -> Option<CiFormat> {
+        match self {
+            Format::Junit => Some(CiFormat::Junit),
+            Format::Markdown => Some(CiFormat::Markdown),
+            Format::Github => Some(CiFormat::Github),
+            Format::Text | Format::Json => None,
+        }
+    }
+}
+
+/// The alert state that counts as a breach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Pending,
+    Firing,
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
@@ -112,13 +157,26 @@ pub fn run(args: &CheckArgs) -> u8 {
             "{}",
             serde_json::to_string_pretty(&render_json(&report)).unwrap_or_default()
         ),
+        f => {
+            let doc = ci::build(&files, &report, args.fail_on);
+            print!("{}", report::render(&doc, f.ci().unwrap_or(CiFormat::Markdown)));
+        }
     }
     for e in &report.errors {
         eprintln!("alertgate: error: {}", eval_error_line(e));
     }
+    if args.notify {
+        if let Err(e) = deliver::notify(args, &report) {
+            return exit::bad_input(&e);
+        }
+    }
+    let breach = match args.fail_on {
+        FailOn::Firing => report.firing().next().is_some(),
+        FailOn::Pending => !report.alerts.is_empty(),
+    };
     if !report.errors.is_empty() {
         exit::BAD_INPUT
-    } else if report.firing().next().is_some() {
+    } else if breach {
         exit::BREACH
     } else {
         exit::OK
@@ -126,16 +184,26 @@ pub fn run(args: &CheckArgs) -> u8 {
 }
 
 fn evaluate(args: &CheckArgs, files: &[rules::RuleFile]) -> anyhow::Result<ReplayReport> {
-    let at = match &args.at {
-        Some(s) => crate::model::time::parse_time(s).with_context(|| "--at")?,
-        None => crate::clock::now_ms(),
-    };
     let interval = rules::parse_duration_ms(&args.eval_interval)
         .map_err(|e| anyhow!("--eval-interval: {e}"))?;
     if interval <= 0 {
         return Err(anyhow!("--eval-interval: must be greater than zero"));
     }
-    let remote = super::remote::datasource_config(&args.remote)?;
+    let extra = snapshot::parse_label_args(&args.labels)?;
+    // Scrapes first: the last one's time is the evaluation time.
+    let scraped = scrape::scrape_all(&args.scrape, &extra)?;
+    let at = match (&args.at, &scraped) {
+        (Some(s), _) => crate::model::time::parse_time(s).with_context(|| "--at")?,
+        (None, Some(s)) => s.at,
+        (None, None) => crate::clock::now_ms(),
+    };
+    // A scrape is the datasource: the config's `datasource:` is for the
+    // service, not for this run.
+    let remote = if scraped.is_some() {
+        None
+    } else {
+        super::remote::datasource_config(&args.remote)?
+    };
     if args.state.is_some() && remote.is_some() {
         return Err(anyhow!(
             "--state: not supported with a remote datasource yet"
@@ -154,8 +222,12 @@ fn evaluate(args: &CheckArgs, files: &[rules::RuleFile]) -> anyhow::Result<Repla
         .iter()
         .map(|s| SnapshotSpec::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let extra = snapshot::parse_label_args(&args.labels)?;
-    let store = snapshot::load(&specs, at, &extra)?;
+    let mut store = snapshot::load(&specs, at, &extra)?;
+    if let Some(s) = scraped {
+        for (labels, t, v) in s.samples {
+            store.insert(&labels, t, v);
+        }
+    }
     let data_start = store
         .series()
         .iter()

@@ -3,8 +3,12 @@
 
 pub mod canary;
 pub mod check;
+pub mod completions;
+pub mod dlq;
 pub mod exit;
 pub mod lint;
+pub mod man;
+pub mod outbox;
 pub mod query;
 pub mod remote;
 pub mod routes;
@@ -15,8 +19,12 @@ pub mod test;
 
 use clap::{Parser, Subcommand};
 
+/// `--version`: the package version and the git commit it was built from
+/// (`unknown` outside a git checkout; see build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ALERTGATE_GIT_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
-#[command(name = "alertgate", version, about = "Prometheus-compatible rule evaluator and alert router")]
+#[command(name = "alertgate", version = VERSION, about = "Prometheus-compatible rule evaluator and alert router")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -42,6 +50,14 @@ pub enum Command {
     Run(run::RunArgs),
     /// Render notification templates.
     Template(template::TemplateArgs),
+    /// Print a shell completion script (bash, zsh, fish, ...).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man(man::ManArgs),
+    /// Dead-letter queue of the outbox: list, show, replay, purge.
+    Dlq(dlq::DlqArgs),
+    /// Durable outbox: drain it without the service (timer mode), or check it.
+    Outbox(outbox::OutboxArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -56,5 +72,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Lint(a) => lint::run(a),
         Command::Run(a) => run::run(a),
         Command::Template(a) => template::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
+        Command::Dlq(a) => dlq::run(a),
+        Command::Outbox(a) => outbox::run(a),
     }
 }

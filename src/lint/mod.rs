@@ -7,9 +7,16 @@
 //! its secrets (`config`), online checks ask a datasource whether the
 //! series a rule selects exist (`series`).
 
+pub mod config;
 pub mod finding;
 pub mod labels;
 pub mod promql;
 pub mod range;
+pub mod rules;
+pub mod series;
+pub mod source;
 
 pub use finding::{Finding, Severity};
+pub use rules::RuleOptions;
+pub use series::{SeriesCheck, SeriesError};
+pub use source::RuleSource;

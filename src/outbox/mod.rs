@@ -8,7 +8,7 @@
 //! stops hammering a dead endpoint (`circuit`). A row that runs out of
 //! attempts or age, or fails for good, moves to the dead-letter queue with
 //! its last error (`alertgate dlq`). The same transaction that queues a
-//! notification records it in the notification log (`nflog`), so a restart
+//! notification records it in the notification log (`store`, table `nflog`), so a restart
 //! neither pages twice for an unchanged group nor resets `repeat_interval`.
 //! Self-metrics (`metrics`) and store health (`health`) are read by the
 //! service for `/metrics` and readiness.
@@ -26,7 +26,6 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod metrics;
-pub mod nflog;
 pub mod outbox;
 pub mod record;
 pub mod sender;

@@ -4,7 +4,7 @@
 //! transaction; the file is in WAL mode with `synchronous=FULL`, so what a
 //! call reported as written survives SIGKILL and power loss.
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -480,7 +480,8 @@ fn labels_list_from(s: &str) -> Result<Vec<Labels>, serde_json::Error> {
 /// exclusive SQLite lock on a side file, released by the OS when the
 /// process dies (so SIGKILL never leaves a stale lock).
 pub struct WorkerLock {
-    _conn: Connection,
+    // In a Mutex only to make the lock Sync; it is never used again.
+    _conn: Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -499,7 +500,7 @@ impl WorkerLock {
              DELETE FROM holder; INSERT INTO holder VALUES (0); COMMIT;",
         );
         match taken {
-            Ok(()) => Ok(WorkerLock { _conn: c, path }),
+            Ok(()) => Ok(WorkerLock { _conn: Mutex::new(c), path }),
             Err(e) if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)) => {
                 Err(OutboxError::WorkerActive(db.display().to_string()))
             }

@@ -88,7 +88,13 @@ pub fn parse_file(
     at: Timestamp,
     extra_labels: &Labels,
 ) -> Result<Vec<(Labels, Timestamp, f64)>, SnapshotError> {
-    parse_file_as(path, content, detect_format(path, content), at, extra_labels)
+    parse_file_as(
+        path,
+        content,
+        detect_format(path, content),
+        at,
+        extra_labels,
+    )
 }
 
 /// Like [`parse_file`] in a format the caller already knows (a scrape's
@@ -152,7 +158,13 @@ fn parse_exposition_file(
     at: Timestamp,
     extra_labels: &Labels,
 ) -> Result<Vec<FileSeries>, SnapshotError> {
-    parse_exposition_as(path, content, detect_format(path, content), at, extra_labels)
+    parse_exposition_as(
+        path,
+        content,
+        detect_format(path, content),
+        at,
+        extra_labels,
+    )
 }
 
 fn parse_exposition_as(
@@ -384,7 +396,7 @@ mod tests {
         for (path, src) in [("a.prom", text.to_string()), ("a.om", om_of(text))] {
             let flat = exposition::parse(
                 &src,
-                if path.ends_with("om") {
+                if path == "a.om" {
                     Format::OpenMetrics
                 } else {
                     Format::Text
