@@ -19,3 +19,15 @@ mod service_run;
 mod notify_e2e;
 mod service_prometheus;
 mod service_page;
+
+mod outbox_support;
+mod outbox_crash;
+mod outbox_dlq;
+mod outbox_restart;
+mod outbox_disk;
+mod packaging_cli;
+mod packaging_systemd;
+mod gate_http;
+mod gate_scrape;
+mod gate_formats;
+mod gate_notify;

@@ -17,10 +17,10 @@ use crate::alerting::AlertState;
 use crate::datasource::EmbeddedQuerier;
 use crate::model::Labels;
 use crate::promql::{Engine, EngineOptions};
+use crate::report::{self, CiFormat};
 use crate::rules::{
     self, AlertReport, ReplayOptions, ReplayReport, RuleEvalError, ValidateOptions,
 };
-use crate::report::{self, CiFormat};
 use crate::snapshot::{self, SnapshotSpec};
 use anyhow::{anyhow, Context};
 use clap::{Args, ValueEnum};
@@ -159,7 +159,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         ),
         f => {
             let doc = ci::build(&files, &report, args.fail_on);
-            print!("{}", report::render(&doc, f.ci().unwrap_or(CiFormat::Markdown)));
+            print!(
+                "{}",
+                report::render(&doc, f.ci().unwrap_or(CiFormat::Markdown))
+            );
         }
     }
     for e in &report.errors {

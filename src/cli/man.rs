@@ -81,11 +81,19 @@ fn subcommand_section(roff: &mut Roff, parent: &str, sub: &clap::Command) {
         }
         roff.control("TP", []);
         roff.text([bold(head)]);
-        let help = arg
+        let mut help = arg
             .get_long_help()
             .or(arg.get_help())
             .map(|h| h.to_string())
             .unwrap_or_default();
+        let defaults: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        if !defaults.is_empty() && !arg.is_hide_default_value_set() {
+            help = format!("{help} [default: {}]", defaults.join(", "));
+        }
         roff.text([roman(help)]);
     }
     for nested in sub.get_subcommands() {
@@ -133,7 +141,7 @@ mod tests {
             );
             for long in sub.get_arguments().filter_map(|a| a.get_long()) {
                 assert!(
-                    page.contains(&format!("\\-\\-{long}")),
+                    page.contains(&format!("\\-\\-{}", long.replace('-', "\\-"))),
                     "{name} --{long} missing"
                 );
             }

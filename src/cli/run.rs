@@ -44,7 +44,7 @@ pub fn run(a: &RunArgs) -> u8 {
     };
     let code = rt.block_on(async {
         if a.once {
-            match service::run_once(cfg, Arc::new(service::deliver::WebhookDeliver), crate::clock::now_ms).await {
+            match service::run_once(cfg, Arc::new(service::deliver::NotifyDeliver::default()), crate::clock::now_ms).await {
                 Ok(r) if r.rule_errors == 0 && r.undelivered == 0 => exit::OK,
                 Ok(r) => fail(&format!("{} rule evaluation errors, {} notifications not delivered", r.rule_errors, r.undelivered)),
                 Err(e) => fail(&format!("{e:#}")),

@@ -141,6 +141,9 @@ fn secrets(file: &str, doc: &Value, pos: &Positions, out: &mut Vec<Finding>) {
                 Some(_) => None,
             },
             Secret::File(p) => match std::fs::read(p) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Some(format!("file {p} does not exist"))
+                }
                 Err(e) => Some(format!("cannot read file {p}: {}", e.kind())),
                 Ok(b) if b.iter().all(|c| matches!(c, b'\n' | b'\r')) => Some(format!("file {p} is empty")),
                 Ok(_) => None,
@@ -234,5 +237,99 @@ fn inhibit_labels(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTES: &str = "route:\n  receiver: pager\n  routes:\n    - matchers: ['env=\"prod\"']\n      receiver: pager\n      mute_time_intervals: [freeze]\ntime_intervals:\n  - name: freeze\n    time_intervals: [{weekdays: ['saturday']}]\nreceivers:\n  - name: pager\n    pagerduty_configs:\n      - routing_key: '${ALERTGATE_LINT_TEST_KEY}'\n";
+
+    fn checks(f: &[Finding]) -> Vec<&str> {
+        f.iter().map(|f| f.check.as_str()).collect()
+    }
+
+    #[test]
+    fn routes_must_name_existing_receivers_and_intervals() {
+        let good = ROUTES.replace("${ALERTGATE_LINT_TEST_KEY}", "inline-key");
+        assert!(check("a.yml", &good, &[]).is_empty(), "{:?}", check("a.yml", &good, &[]));
+        let bad = good.replace("      receiver: pager\n", "      receiver: pagr\n");
+        let f = check("a.yml", &bad, &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].check.starts_with("routing/"), "{f:?}");
+        assert!(f[0].message.contains("pagr"), "{f:?}");
+        assert_eq!(f[0].pos.map(|p| p.line), Some(5));
+        let bad = good.replace("mute_time_intervals: [freeze]", "mute_time_intervals: [frieze]");
+        let f = check("a.yml", &bad, &[]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("frieze"), "{f:?}");
+    }
+
+    #[test]
+    fn missing_and_empty_secrets_name_variable_and_receiver() {
+        // Each test uses its own variable: tests run in parallel.
+        let src = ROUTES.replace("ALERTGATE_LINT_TEST_KEY", "ALERTGATE_LINT_TEST_UNSET");
+        let f = check("a.yml", &src, &[]);
+        assert_eq!(checks(&f), [MISSING_SECRET]);
+        assert_eq!(
+            f[0].to_string(),
+            "a.yml:13:22: error: config/missing-secret: receiver \"pager\": pagerduty_configs.0.routing_key: environment variable ALERTGATE_LINT_TEST_UNSET is not set"
+        );
+        let src = ROUTES.replace("ALERTGATE_LINT_TEST_KEY", "ALERTGATE_LINT_TEST_EMPTY");
+        std::env::set_var("ALERTGATE_LINT_TEST_EMPTY", "");
+        let f = check("a.yml", &src, &[]);
+        assert!(f[0].message.ends_with("ALERTGATE_LINT_TEST_EMPTY is empty"), "{f:?}");
+        let src = ROUTES.replace("ALERTGATE_LINT_TEST_KEY", "ALERTGATE_LINT_TEST_SET");
+        std::env::set_var("ALERTGATE_LINT_TEST_SET", "s3cr3t-value");
+        let f = check("a.yml", &src, &[]);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn secret_files_and_env_keys() {
+        let d = tempfile::tempdir().unwrap();
+        let full = d.path().join("full");
+        let empty = d.path().join("empty");
+        std::fs::write(&full, "hunter2\n").unwrap();
+        std::fs::write(&empty, "\n").unwrap();
+        let src = format!(
+            "datasource:\n  url: http://127.0.0.1:9\n  bearer_token_file: {}\nweb:\n  auth: {{bearer_token_env: ALERTGATE_LINT_TEST_WEB}}\nscrape_configs:\n  - basic_auth: {{password_file: {}}}\n",
+            full.display(),
+            empty.display()
+        );
+        let f = check("a.yml", &src, &[]);
+        let msgs: Vec<_> = f.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(checks(&f), [MISSING_SECRET, MISSING_SECRET], "{msgs:?}");
+        assert!(msgs[0].starts_with("web.auth.bearer_token_env: environment variable ALERTGATE_LINT_TEST_WEB"), "{msgs:?}");
+        assert!(msgs[1].ends_with("is empty"), "{msgs:?}");
+        assert!(!format!("{f:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn templates_render_against_a_sample_alert() {
+        let good = "route: {receiver: s}\nreceivers:\n  - name: s\n    slack_configs:\n      - api_url: 'http://127.0.0.1:9/'\n        title: '{{ commonLabels.alertname }}'\n";
+        assert!(check("a.yml", good, &[]).is_empty(), "{:?}", check("a.yml", good, &[]));
+        let bad = good.replace("{{ commonLabels.alertname }}", "{{#each}}");
+        let f = check("a.yml", &bad, &[]);
+        assert_eq!(checks(&f), [TEMPLATE], "{f:?}");
+        assert!(f[0].message.starts_with("receiver \"s\": slack_configs.0:"), "{f:?}");
+        assert_eq!(f[0].pos.map(|p| p.line), Some(5));
+    }
+
+    #[test]
+    fn inhibit_equal_labels_must_be_produced() {
+        let rules = RuleSource::parse(
+            "r.yml",
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum by (env) (x) > 1\n    labels: {severity: page}\n",
+            &Default::default(),
+        )
+        .unwrap();
+        let src = "route: {receiver: r}\nreceivers: [{name: r}]\ninhibit_rules:\n  - source_matchers: ['severity=\"page\"']\n    target_matchers: ['severity=\"ticket\"']\n    equal: [alertname, env, service]\n";
+        let f = check("a.yml", src, std::slice::from_ref(&rules));
+        assert_eq!(checks(&f), [INHIBIT_LABEL_UNUSED]);
+        assert!(f[0].message.contains("\"service\""), "{f:?}");
+        assert_eq!(f[0].pos.map(|p| (p.line, p.col)), Some((6, 29)));
+        assert!(check("a.yml", src, &[]).is_empty());
     }
 }

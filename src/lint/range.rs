@@ -221,7 +221,7 @@ mod tests {
             "absent(up) != 1",
             "hour() > 23",
             "sum(rate(x_total[5m])) / sum(rate(y_total[5m])) < 0",
-            "1 > 2",
+            "1 > bool 2",
         ] {
             assert_eq!(check(q), Some(true), "{q}");
         }

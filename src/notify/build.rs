@@ -13,6 +13,8 @@ use super::notifier::Notifier;
 use super::pagerduty::PagerdutyNotifier;
 use super::slack::SlackNotifier;
 use super::webhook::WebhookNotifier;
+use super::file::FileNotifier;
+use super::stdout::StdoutNotifier;
 use crate::routing::receivers::{Integration, Receiver};
 use crate::routing::RoutingConfig;
 
@@ -73,6 +75,8 @@ pub fn build_integration(i: &Integration) -> Result<Arc<dyn Notifier>, NotifyErr
         Integration::Pagerduty(c) => Arc::new(PagerdutyNotifier::build(c)?),
         Integration::Webhook(c) => Arc::new(WebhookNotifier::build(c)?),
         Integration::Alertmanager(c) => Arc::new(AlertmanagerNotifier::build(c)?),
+        Integration::Stdout(c) => Arc::new(StdoutNotifier::build(c)?),
+        Integration::File(c) => Arc::new(FileNotifier::build(c)?),
     })
 }
 

@@ -13,12 +13,14 @@ pub mod build;
 pub mod ctx;
 pub mod email;
 pub mod error;
+pub mod file;
 pub mod http;
 pub mod notifier;
 pub mod pagerduty;
 pub mod pipeline;
 pub mod severity;
 pub mod slack;
+pub mod stdout;
 pub mod template;
 pub mod webhook;
 

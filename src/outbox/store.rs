@@ -557,7 +557,7 @@ mod tests {
         assert!(!s.delivered(due[0].id).unwrap(), "gone once delivered");
         s.retry_later(due[1].id, 1, 1_000, Some(503), "unexpected status code 503").unwrap();
         assert_eq!(s.due(999, 100).unwrap().len(), 2);
-        assert_eq!(s.next_due().unwrap(), Some(30));
+        assert_eq!(s.next_due().unwrap(), Some(10));
         assert_eq!(s.depth().unwrap(), Depth { queued: 3, dead: 0 });
     }
 

@@ -146,7 +146,8 @@ pub(crate) fn eval_k<'a>(
         }
         ratio = p.clamp(-1.0, 1.0);
     } else {
-        if !(p <= MAX_INT64 && p >= MIN_INT64) {
+        // NaN is not in the range either.
+        if !(MIN_INT64..=MAX_INT64).contains(&p) {
             return Err(EvalError::Execution(format!(
                 "Scalar value {} overflows int64",
                 format_float_g(p)

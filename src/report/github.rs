@@ -21,7 +21,10 @@ pub fn render(r: &Report) -> String {
                 props.push(format!("line={l}"));
             }
         }
-        props.push(format!("title={}", property(&format!("{}: {}", c.classname, c.name))));
+        props.push(format!(
+            "title={}",
+            property(&format!("{}: {}", c.classname, c.name))
+        ));
         let mut msg = f.message.clone();
         if !f.detail.trim().is_empty() {
             msg.push('\n');
@@ -39,7 +42,9 @@ pub fn render(r: &Report) -> String {
 
 /// A command's message.
 pub fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// A command's property value.
@@ -64,9 +69,17 @@ mod tests {
                 log: vec![],
                 cases: vec![
                     Case::new("A", "g", Outcome::Passed),
-                    Case::new("B", "g,1", Outcome::Failed(Failure::new("firing", "100% bad", "l1\nl2")))
-                        .at(Some("r.yml".into()), Some(4)),
-                    Case::new("C", "g", Outcome::Warning(Failure::new("pending", "soon", ""))),
+                    Case::new(
+                        "B",
+                        "g,1",
+                        Outcome::Failed(Failure::new("firing", "100% bad", "l1\nl2")),
+                    )
+                    .at(Some("r.yml".into()), Some(4)),
+                    Case::new(
+                        "C",
+                        "g",
+                        Outcome::Warning(Failure::new("pending", "soon", "")),
+                    ),
                 ],
             }],
         };

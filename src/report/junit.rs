@@ -26,7 +26,11 @@ pub fn render(r: &Report) -> String {
 fn suite(out: &mut String, s: &Suite, id: usize, timestamp: &str) {
     let c = s.counts();
     // `name` and `package` are non-empty tokens in the schema.
-    let name = if s.name.trim().is_empty() { "alertgate" } else { s.name.as_str() };
+    let name = if s.name.trim().is_empty() {
+        "alertgate"
+    } else {
+        s.name.as_str()
+    };
     out.push_str(&format!(
         "  <testsuite name=\"{n}\" package=\"{n}\" id=\"{id}\" timestamp=\"{timestamp}\" hostname=\"localhost\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">\n",
         c.tests,
@@ -38,7 +42,10 @@ fn suite(out: &mut String, s: &Suite, id: usize, timestamp: &str) {
     ));
     out.push_str("    <properties>\n");
     if let Some(f) = &s.file {
-        out.push_str(&format!("      <property name=\"file\" value=\"{}\"/>\n", attr(f)));
+        out.push_str(&format!(
+            "      <property name=\"file\" value=\"{}\"/>\n",
+            attr(f)
+        ));
     }
     out.push_str("    </properties>\n");
     for case in &s.cases {
@@ -53,14 +60,25 @@ fn suite(out: &mut String, s: &Suite, id: usize, timestamp: &str) {
     if log.is_empty() {
         out.push_str("    <system-out/>\n");
     } else {
-        out.push_str(&format!("    <system-out>{}</system-out>\n", text(&log.join("\n"))));
+        out.push_str(&format!(
+            "    <system-out>{}</system-out>\n",
+            text(&log.join("\n"))
+        ));
     }
     out.push_str("    <system-err/>\n  </testsuite>\n");
 }
 
 fn testcase(out: &mut String, c: &Case) {
-    let classname = if c.classname.trim().is_empty() { "alertgate" } else { c.classname.as_str() };
-    let name = if c.name.trim().is_empty() { "(unnamed)" } else { c.name.as_str() };
+    let classname = if c.classname.trim().is_empty() {
+        "alertgate"
+    } else {
+        c.classname.as_str()
+    };
+    let name = if c.name.trim().is_empty() {
+        "(unnamed)"
+    } else {
+        c.name.as_str()
+    };
     let open = format!(
         "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
         attr(name),
@@ -74,7 +92,10 @@ fn testcase(out: &mut String, c: &Case) {
             return;
         }
         Outcome::Skipped(msg) => {
-            out.push_str(&format!("{open}>\n      <skipped message=\"{}\"/>\n    </testcase>\n", attr(msg)));
+            out.push_str(&format!(
+                "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                attr(msg)
+            ));
             return;
         }
         Outcome::Failed(f) => ("failure", f),
@@ -88,7 +109,11 @@ fn testcase(out: &mut String, c: &Case) {
         });
     }
     body.push_str(&f.detail);
-    let kind = if f.kind.is_empty() { tag } else { f.kind.as_str() };
+    let kind = if f.kind.is_empty() {
+        tag
+    } else {
+        f.kind.as_str()
+    };
     out.push_str(&format!(
         "{open}>\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>\n",
         attr(&f.message),
@@ -168,11 +193,23 @@ mod tests {
                     Case::new(
                         "Dlq",
                         "g",
-                        Outcome::Failed(Failure::new("firing", "1 alert <firing> & \"loud\"", "dlq_size{a=\"b\"} = 3")),
+                        Outcome::Failed(Failure::new(
+                            "firing",
+                            "1 alert <firing> & \"loud\"",
+                            "dlq_size{a=\"b\"} = 3",
+                        )),
                     )
                     .at(Some("rules/a.yml".into()), Some(7)),
-                    Case::new("Lag", "g", Outcome::Warning(Failure::new("pending", "pending, 4m left", ""))),
-                    Case::new("Broken", "g", Outcome::Error(Failure::new("eval-error", "bad\nthing", ""))),
+                    Case::new(
+                        "Lag",
+                        "g",
+                        Outcome::Warning(Failure::new("pending", "pending, 4m left", "")),
+                    ),
+                    Case::new(
+                        "Broken",
+                        "g",
+                        Outcome::Error(Failure::new("eval-error", "bad\nthing", "")),
+                    ),
                 ],
             }],
         }
@@ -185,11 +222,23 @@ mod tests {
             "<testsuite name=\"rules/a.yml\" package=\"rules/a.yml\" id=\"0\" timestamp=\"2025-03-04T09:10:00\" hostname=\"localhost\" tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"0\" time=\"0.000\">"
         ), "{x}");
         assert!(x.contains("<failure message=\"1 alert &lt;firing&gt; &amp; &quot;loud&quot;\" type=\"firing\">rules/a.yml:7\ndlq_size{a=\"b\"} = 3</failure>"), "{x}");
-        assert!(x.contains("<error message=\"bad&#10;thing\" type=\"eval-error\">"), "{x}");
+        assert!(
+            x.contains("<error message=\"bad&#10;thing\" type=\"eval-error\">"),
+            "{x}"
+        );
         // A warning passes; its text goes to the suite log.
-        assert!(x.contains("<testcase name=\"Lag\" classname=\"g\" time=\"0.000\"/>"), "{x}");
-        assert!(x.contains("<system-out>WARNING Lag: pending, 4m left</system-out>"), "{x}");
-        assert!(x.contains("<properties>") && x.contains("<system-err/>"), "{x}");
+        assert!(
+            x.contains("<testcase name=\"Lag\" classname=\"g\" time=\"0.000\"/>"),
+            "{x}"
+        );
+        assert!(
+            x.contains("<system-out>WARNING Lag: pending, 4m left</system-out>"),
+            "{x}"
+        );
+        assert!(
+            x.contains("<properties>") && x.contains("<system-err/>"),
+            "{x}"
+        );
     }
 
     #[test]

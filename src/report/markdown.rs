@@ -33,14 +33,23 @@ pub fn render(r: &Report) -> String {
         .copied()
         .filter(|c| !matches!(c.outcome, Outcome::Passed))
         .collect();
-    let rows = if interesting.is_empty() { cases } else { interesting };
+    let rows = if interesting.is_empty() {
+        cases
+    } else {
+        interesting
+    };
     if !rows.is_empty() {
-        out.push_str("| Status | Case | Group | Message | Location |\n| --- | --- | --- | --- | --- |\n");
+        out.push_str(
+            "| Status | Case | Group | Message | Location |\n| --- | --- | --- | --- | --- |\n",
+        );
         for c in &rows {
-            let message = c.failure().map(|f| f.message.as_str()).unwrap_or(match &c.outcome {
-                Outcome::Skipped(m) => m.as_str(),
-                _ => "",
-            });
+            let message = c
+                .failure()
+                .map(|f| f.message.as_str())
+                .unwrap_or(match &c.outcome {
+                    Outcome::Skipped(m) => m.as_str(),
+                    _ => "",
+                });
             let location = match (&c.file, c.line) {
                 (Some(f), Some(l)) => format!("`{}`", code(&format!("{f}:{l}"))),
                 (Some(f), None) => format!("`{}`", code(f)),
@@ -61,7 +70,11 @@ pub fn render(r: &Report) -> String {
         if f.detail.trim().is_empty() {
             continue;
         }
-        let fence = if f.detail.contains("```") { "~~~~" } else { "```" };
+        let fence = if f.detail.contains("```") {
+            "~~~~"
+        } else {
+            "```"
+        };
         out.push_str(&format!(
             "\n<details><summary>{}</summary>\n\n{fence}\n{}\n{fence}\n\n</details>\n",
             html(&c.name),
@@ -93,7 +106,9 @@ fn cell(s: &str) -> String {
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Inside backticks only a backtick or a pipe can break the cell.
@@ -111,7 +126,12 @@ mod tests {
             title: "alertgate check".into(),
             timestamp_ms: 0,
             notes: vec![],
-            suites: vec![Suite { name: "s".into(), file: None, cases, log: vec![] }],
+            suites: vec![Suite {
+                name: "s".into(),
+                file: None,
+                cases,
+                log: vec![],
+            }],
         }
     }
 
@@ -119,8 +139,12 @@ mod tests {
     fn failures_make_rows_and_details() {
         let md = render(&report(vec![
             Case::new("A", "g", Outcome::Passed),
-            Case::new("B", "g", Outcome::Failed(Failure::new("firing", "x | y\nz", "detail <b>")))
-                .at(Some("r.yml".into()), Some(3)),
+            Case::new(
+                "B",
+                "g",
+                Outcome::Failed(Failure::new("firing", "x | y\nz", "detail <b>")),
+            )
+            .at(Some("r.yml".into()), Some(3)),
         ]));
         let want = "### ❌ alertgate check: 1 failed, 1 passed\n\n\
 | Status | Case | Group | Message | Location |\n| --- | --- | --- | --- | --- |\n\

@@ -129,6 +129,12 @@ pub struct RawReceiver {
     /// alertgate extension: forward the alerts to Alertmanagers.
     #[serde(default)]
     pub alertmanager_configs: Option<Vec<RawAlertmanagerConfig>>,
+    /// alertgate extension: one JSON line per alert on standard output.
+    #[serde(default)]
+    pub stdout_configs: Option<Vec<RawStdoutConfig>>,
+    /// alertgate extension: one JSON line per alert appended to a file.
+    #[serde(default)]
+    pub file_configs: Option<Vec<RawFileConfig>>,
     // Upstream kinds we accept but do not deliver.
     #[serde(default)]
     pub discord_configs: Option<IgnoredAny>,
@@ -285,6 +291,21 @@ pub struct RawAlertmanagerConfig {
     pub api_version: Option<String>,
 }
 
+/// alertgate extension: `stdout_configs` entries.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStdoutConfig {
+    pub send_resolved: Option<bool>,
+}
+
+/// alertgate extension: `file_configs` entries.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileConfig {
+    pub send_resolved: Option<bool>,
+    pub path: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStaticConfig {
@@ -435,6 +456,19 @@ pub struct AlertmanagerConfig {
     pub timeout_ms: i64,
 }
 
+/// One JSON line per alert on standard output (cron logs, pipes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StdoutConfig {
+    pub send_resolved: bool,
+}
+
+/// One JSON line per alert appended to `path`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileConfig {
+    pub send_resolved: bool,
+    pub path: PathBuf,
+}
+
 /// One delivery target of a receiver.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Integration {
@@ -443,6 +477,8 @@ pub enum Integration {
     Pagerduty(PagerdutyConfig),
     Webhook(WebhookConfig),
     Alertmanager(AlertmanagerConfig),
+    Stdout(StdoutConfig),
+    File(FileConfig),
 }
 
 impl Integration {
@@ -453,6 +489,8 @@ impl Integration {
             Integration::Pagerduty(_) => "pagerduty",
             Integration::Webhook(_) => "webhook",
             Integration::Alertmanager(_) => "alertmanager",
+            Integration::Stdout(_) => "stdout",
+            Integration::File(_) => "file",
         }
     }
 
@@ -463,6 +501,8 @@ impl Integration {
             Integration::Pagerduty(c) => c.send_resolved,
             Integration::Webhook(c) => c.send_resolved,
             Integration::Alertmanager(c) => c.send_resolved,
+            Integration::Stdout(c) => c.send_resolved,
+            Integration::File(c) => c.send_resolved,
         }
     }
 }
@@ -534,6 +574,24 @@ impl RawReceiver {
             match c.build() {
                 Ok(e) => integrations.push(Integration::Alertmanager(e)),
                 Err((f, m)) => p.push((format!("alertmanager_configs.{i}{f}"), m)),
+            }
+        }
+        for c in self.stdout_configs.iter().flatten() {
+            // A log sink wants to see resolutions too, unless told not to.
+            integrations.push(Integration::Stdout(StdoutConfig {
+                send_resolved: c.send_resolved.unwrap_or(true),
+            }));
+        }
+        for (i, c) in self.file_configs.iter().flatten().enumerate() {
+            match nonempty(&c.path) {
+                Some(path) => integrations.push(Integration::File(FileConfig {
+                    send_resolved: c.send_resolved.unwrap_or(true),
+                    path: PathBuf::from(path),
+                })),
+                None => p.push((
+                    format!("file_configs.{i}"),
+                    "missing path in file config".into(),
+                )),
             }
         }
         let mut unsupported = Vec::new();

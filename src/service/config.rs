@@ -344,7 +344,15 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
     }
     let routing = if raw.route.is_some() {
         match crate::routing::parse_str(src, &file) {
-            Ok(r) => Some(r),
+            Ok(r) => {
+                // Compiles every notification template now, so a broken one
+                // fails the load (and a reload keeps the old config). The
+                // notifiers are built again where they send.
+                if let Err(e) = crate::notify::build_receivers(&r) {
+                    problems.push(e.to_string());
+                }
+                Some(r)
+            }
             Err(e) => {
                 problems.push(e.to_string());
                 None

@@ -4,7 +4,7 @@
 //! then whatever is left (queue and dead letters) is written to
 //! `state_dir/outbox.json` and queued again at the next start.
 
-use super::deliver::Deliver;
+use super::deliver::{Deliver, DeliverError};
 use super::metrics::names;
 use super::runtime::Runtime;
 use crate::model::Labels;
@@ -127,35 +127,28 @@ pub async fn run_worker(rt: Arc<Runtime>, deliver: Arc<dyn Deliver>) {
 }
 
 async fn deliver_one(rt: &Arc<Runtime>, deliver: &Arc<dyn Deliver>, n: Notification) {
-    let loaded = rt.loaded();
-    let receiver = loaded
-        .config
-        .routing
-        .as_ref()
-        .and_then(|r| r.receiver(&n.receiver))
-        .cloned();
-    let Some(receiver) = receiver else {
-        tracing::warn!(receiver = %n.receiver, "Receiver is gone after a reload, notification dropped.");
-        return;
-    };
-    let url = loaded.config.external_url.clone();
     let mut last_err = String::new();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(BACKOFF_MS << (attempt - 1))).await;
         }
-        let (d, n2, r2, u2) = (deliver.clone(), n.clone(), receiver.clone(), url.clone());
-        let res = tokio::task::spawn_blocking(move || d.deliver(&n2, &r2, &u2))
+        // The config current at each attempt: a reload may fix a receiver.
+        let loaded = rt.loaded();
+        let (d, n2) = (deliver.clone(), n.clone());
+        let res = tokio::task::spawn_blocking(move || d.deliver(&n2, &loaded))
             .await
-            .unwrap_or_else(|e| Err(format!("delivery task failed: {e}")));
+            .unwrap_or_else(|e| Err(DeliverError { message: format!("delivery task failed: {e}"), retryable: false }));
         match res {
             Ok(()) => {
                 rt.metrics.inc(names::SENT, &[("receiver", &n.receiver)], 1.0);
                 return;
             }
             Err(e) => {
-                tracing::warn!(receiver = %n.receiver, attempt = attempt + 1, error = %e, "Notify attempt failed.");
-                last_err = e;
+                tracing::warn!(receiver = %n.receiver, attempt = attempt + 1, error = %e.message, "Notify attempt failed.");
+                last_err = e.message;
+                if !e.retryable {
+                    break;
+                }
             }
         }
     }

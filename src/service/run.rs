@@ -4,7 +4,7 @@
 //! timer mode: one scrape, evaluation and delivery round.
 
 use super::config::ServiceConfig;
-use super::deliver::{Deliver, WebhookDeliver};
+use super::deliver::{Deliver, NotifyDeliver};
 use super::runtime::Runtime;
 use super::{eval_loop, feed, outbox, reload, scrape, signals};
 use anyhow::{Context, Result};
@@ -27,7 +27,7 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { listen: None, deliver: Arc::new(WebhookDeliver), now: crate::clock::now_ms }
+        ServeOptions { listen: None, deliver: Arc::new(NotifyDeliver::default()), now: crate::clock::now_ms }
     }
 }
 

@@ -85,7 +85,13 @@ impl Scraped {
         at: Timestamp,
         extra_labels: &Labels,
     ) -> Result<Vec<(Labels, Timestamp, f64)>, SnapshotError> {
-        parse_file_as(Path::new(&self.url), &self.body, self.format, at, extra_labels)
+        parse_file_as(
+            Path::new(&self.url),
+            &self.body,
+            self.format,
+            at,
+            extra_labels,
+        )
     }
 }
 
@@ -103,12 +109,17 @@ pub fn display_url(url: &Url) -> String {
 pub fn parse_url(raw: &str) -> Result<Url, ScrapeError> {
     let bad = |reason: String| ScrapeError::InvalidUrl {
         // Not echoed as given: it may hold credentials.
-        url: Url::parse(raw).map(|u| display_url(&u)).unwrap_or_else(|_| "<url>".into()),
+        url: Url::parse(raw)
+            .map(|u| display_url(&u))
+            .unwrap_or_else(|_| "<url>".into()),
         reason,
     };
     let url = Url::parse(raw).map_err(|e| bad(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad(format!("unsupported scheme {:?} (want http or https)", url.scheme())));
+        return Err(bad(format!(
+            "unsupported scheme {:?} (want http or https)",
+            url.scheme()
+        )));
     }
     Ok(url)
 }
@@ -116,7 +127,12 @@ pub fn parse_url(raw: &str) -> Result<Url, ScrapeError> {
 /// The format a `Content-Type` names, if it names one: `None` leaves the
 /// decision to the content. `Err` for types that are no metrics at all.
 pub fn format_of_content_type(ct: &str) -> Result<Option<SnapshotFormat>, ()> {
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "application/openmetrics-text" => Ok(Some(SnapshotFormat::OpenMetrics)),
         "text/plain" => Ok(Some(SnapshotFormat::Text)),
@@ -143,13 +159,15 @@ pub fn client(opts: &ScrapeOptions, url_for_errors: &str) -> Result<Client, Scra
                 "set Authorization with --scrape-bearer-token-env/-file".into(),
             ));
         }
-        let mut value =
-            HeaderValue::from_str(v).map_err(|_| setup(format!("invalid value for header {k:?}")))?;
+        let mut value = HeaderValue::from_str(v)
+            .map_err(|_| setup(format!("invalid value for header {k:?}")))?;
         value.set_sensitive(true);
         headers.insert(name, value);
     }
     if let Some(src) = &opts.bearer_token {
-        let token = src.resolve().map_err(|e| setup(format!("bearer token: {e}")))?;
+        let token = src
+            .resolve()
+            .map_err(|e| setup(format!("bearer token: {e}")))?;
         let mut v = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
             .map_err(|_| setup("bearer token is not a valid header value".into()))?;
         v.set_sensitive(true);
@@ -193,7 +211,10 @@ pub fn scrape(client: &Client, url: &Url, timeout: Duration) -> Result<Scraped, 
         url: shown.clone(),
         content_type: content_type.clone(),
     })?;
-    if resp.content_length().is_some_and(|n| n as usize > MAX_BODY_BYTES) {
+    if resp
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_BODY_BYTES)
+    {
         return Err(down(format!("body larger than {MAX_BODY_BYTES} bytes")));
     }
     let bytes = resp.bytes().map_err(|e| {
@@ -250,9 +271,15 @@ mod tests {
             f("application/openmetrics-text; version=1.0.0; charset=utf-8"),
             Ok(Some(SnapshotFormat::OpenMetrics))
         );
-        assert_eq!(f("text/plain; version=0.0.4"), Ok(Some(SnapshotFormat::Text)));
+        assert_eq!(
+            f("text/plain; version=0.0.4"),
+            Ok(Some(SnapshotFormat::Text))
+        );
         assert_eq!(f("Application/JSON"), Ok(Some(SnapshotFormat::Json)));
-        assert_eq!(f("application/vnd.ops+json"), Ok(Some(SnapshotFormat::Json)));
+        assert_eq!(
+            f("application/vnd.ops+json"),
+            Ok(Some(SnapshotFormat::Json))
+        );
         assert_eq!(f(""), Ok(None));
         assert_eq!(f("application/octet-stream"), Ok(None));
         assert_eq!(f("text/html; charset=utf-8"), Err(()));
@@ -306,7 +333,10 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!((got[0].1, got[0].2), (5_000, 1.0));
         assert_eq!((got[1].1, got[1].2), (1_000, 2.0));
-        let bad = Scraped { body: "up{ 1\n".into(), ..s };
+        let bad = Scraped {
+            body: "up{ 1\n".into(),
+            ..s
+        };
         let e = bad.samples(0, &Labels::new()).unwrap_err().to_string();
         assert!(e.starts_with("http://h/metrics:1:"), "{e}");
     }

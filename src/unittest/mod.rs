@@ -8,7 +8,7 @@ pub mod format;
 pub mod histogram;
 pub mod run;
 
-pub use run::{run_file, FileReport, Outcome, RunOptions};
+pub use run::{run_file, FileReport, GroupReport, Outcome, RunOptions};
 
 /// A test file that cannot be run at all (bad input, exit 2).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

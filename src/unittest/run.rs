@@ -47,6 +47,19 @@ pub struct FileReport {
     pub outcome: Outcome,
     /// Rule-file patterns that matched nothing (promtool only warns).
     pub warnings: Vec<String>,
+    /// Every test group of the file in order, for per-test reports.
+    pub groups: Vec<GroupReport>,
+}
+
+/// The result of one test group (`tests:` entry).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupReport {
+    /// The group's `name` (may be empty).
+    pub name: String,
+    /// Not selected by `--run`.
+    pub skipped: bool,
+    /// Failed checks, each a promtool-shaped block; empty when it passed.
+    pub failures: Vec<String>,
 }
 
 /// Runs every selected test group of the file at `path`. `Err` is bad
@@ -73,20 +86,36 @@ pub fn run_file(path: &Path, opts: &RunOptions) -> Result<FileReport, UnitTestEr
     }
     let groups = ordered_groups(&files, &tf.group_eval_order);
     let mut errs = Vec::new();
+    let mut reports = Vec::new();
     for g in &tf.groups {
         if let Some(re) = &opts.run {
             if !re.is_match(&g.name) {
+                reports.push(GroupReport {
+                    name: g.name.clone(),
+                    skipped: true,
+                    failures: Vec::new(),
+                });
                 continue;
             }
         }
-        errs.extend(run_group(&tf, g, &groups, opts));
+        let failures = run_group(&tf, g, &groups, opts);
+        errs.extend(failures.iter().cloned());
+        reports.push(GroupReport {
+            name: g.name.clone(),
+            skipped: false,
+            failures,
+        });
     }
     let outcome = if errs.is_empty() {
         Outcome::Success
     } else {
         Outcome::Failed(errs)
     };
-    Ok(FileReport { outcome, warnings })
+    Ok(FileReport {
+        outcome,
+        warnings,
+        groups: reports,
+    })
 }
 
 /// Joins relative patterns to the test file's folder and expands globs.

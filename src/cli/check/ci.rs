@@ -60,7 +60,10 @@ pub fn build(files: &[RuleFile], r: &ReplayReport, fail_on: FailOn) -> Report {
 }
 
 fn alert_outcome(alerts: &[&AlertReport], at: i64, fail_on: FailOn) -> Outcome {
-    let firing = alerts.iter().filter(|a| a.alert.state == AlertState::Firing).count();
+    let firing = alerts
+        .iter()
+        .filter(|a| a.alert.state == AlertState::Firing)
+        .count();
     let pending = alerts.len() - firing;
     if alerts.is_empty() {
         return Outcome::Passed;
@@ -95,9 +98,22 @@ fn alert_outcome(alerts: &[&AlertReport], at: i64, fail_on: FailOn) -> Outcome {
 
 /// `FIRING {labels} value=3` plus the time a pending alert has left.
 fn alert_line(a: &AlertReport, at: i64) -> String {
-    let state = if a.alert.state == AlertState::Firing { "FIRING" } else { "PENDING" };
+    let state = if a.alert.state == AlertState::Firing {
+        "FIRING"
+    } else {
+        "PENDING"
+    };
     let labels = alert_labels(a);
-    let mut s = format!("{state} {}{} value={}", a.rule, if labels.is_empty() { String::new() } else { labels.to_string() }, format_float(a.alert.value));
+    let mut s = format!(
+        "{state} {}{} value={}",
+        a.rule,
+        if labels.is_empty() {
+            String::new()
+        } else {
+            labels.to_string()
+        },
+        format_float(a.alert.value)
+    );
     if let Some(left) = a.for_remaining_ms(at) {
         s.push_str(&format!(" (for {} left)", format_duration_ms(left)));
     }
@@ -119,11 +135,18 @@ impl RuleLines {
         for (i, line) in text.lines().enumerate() {
             let t = line.trim_start().trim_start_matches('-').trim_start();
             for kind in ["alert", "record"] {
-                let Some(rest) = t.strip_prefix(kind) else { continue };
-                let Some(value) = rest.trim_start().strip_prefix(':') else { continue };
+                let Some(rest) = t.strip_prefix(kind) else {
+                    continue;
+                };
+                let Some(value) = rest.trim_start().strip_prefix(':') else {
+                    continue;
+                };
                 let value = value.split(" #").next().unwrap_or("").trim();
                 let value = value.trim_matches(|c| c == '"' || c == '\'');
-                found.entry((kind.to_string(), value.to_string())).or_default().push(i + 1);
+                found
+                    .entry((kind.to_string(), value.to_string()))
+                    .or_default()
+                    .push(i + 1);
             }
         }
         for v in found.values_mut() {
@@ -133,7 +156,9 @@ impl RuleLines {
     }
 
     fn next(&mut self, kind: &str, name: &str) -> Option<usize> {
-        self.found.get_mut(&(kind.to_string(), name.to_string()))?.pop()
+        self.found
+            .get_mut(&(kind.to_string(), name.to_string()))?
+            .pop()
     }
 }
 

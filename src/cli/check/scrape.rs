@@ -29,13 +29,26 @@ pub struct ScrapeArgs {
     #[arg(long = "scrape-header", value_name = "NAME: VALUE", requires = "urls")]
     pub headers: Vec<String>,
     /// Environment variable holding a bearer token for the scrapes.
-    #[arg(long = "scrape-bearer-token-env", value_name = "NAME", requires = "urls", conflicts_with = "bearer_token_file")]
+    #[arg(
+        long = "scrape-bearer-token-env",
+        value_name = "NAME",
+        requires = "urls",
+        conflicts_with = "bearer_token_file"
+    )]
     pub bearer_token_env: Option<String>,
     /// File holding a bearer token for the scrapes.
-    #[arg(long = "scrape-bearer-token-file", value_name = "FILE", requires = "urls")]
+    #[arg(
+        long = "scrape-bearer-token-file",
+        value_name = "FILE",
+        requires = "urls"
+    )]
     pub bearer_token_file: Option<PathBuf>,
     /// Timeout of one scrape.
-    #[arg(long = "scrape-timeout", value_name = "DURATION", default_value = "10s")]
+    #[arg(
+        long = "scrape-timeout",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
     pub timeout: String,
 }
 
@@ -48,7 +61,8 @@ pub struct ScrapedData {
 }
 
 fn duration(flag: &str, s: &str) -> anyhow::Result<Duration> {
-    let d = promql_parser::util::parse_duration(s).map_err(|_| anyhow!("{flag}: invalid duration {s:?}"))?;
+    let d = promql_parser::util::parse_duration(s)
+        .map_err(|_| anyhow!("{flag}: invalid duration {s:?}"))?;
     if d.is_zero() {
         return Err(anyhow!("{flag}: must be greater than zero"));
     }
