@@ -28,12 +28,24 @@ const AT: &str = "2025-03-04T09:10:00Z";
 fn setup(queue_depth: u32) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    std::fs::write(dir.path().join("now.prom"), format!("queue_depth {queue_depth}\nup 1\n")).unwrap();
+    std::fs::write(
+        dir.path().join("now.prom"),
+        format!("queue_depth {queue_depth}\nup 1\n"),
+    )
+    .unwrap();
     dir
 }
 
 fn check(dir: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["check", "--rules", "rules.yml", "--snapshot", "now.prom", "--at", AT];
+    let mut args = vec![
+        "check",
+        "--rules",
+        "rules.yml",
+        "--snapshot",
+        "now.prom",
+        "--at",
+        AT,
+    ];
     args.extend_from_slice(extra);
     alertgate(dir, &args, &[])
 }
@@ -49,34 +61,65 @@ fn assert_valid_junit(xml: &str) -> roxmltree::Document<'_> {
     let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not XML: {e}\n{xml}"));
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
-    assert_eq!(root.attributes().count(), 0, "testsuites has no attributes in the schema");
-    let decimal = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') && s.parse::<f64>().is_ok();
+    assert_eq!(
+        root.attributes().count(),
+        0,
+        "testsuites has no attributes in the schema"
+    );
+    let decimal = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && s.parse::<f64>().is_ok()
+    };
     let timestamp = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$").unwrap();
     for (i, s) in root.children().filter(|n| n.is_element()).enumerate() {
         assert_eq!(s.tag_name().name(), "testsuite");
         for a in ["name", "package", "hostname"] {
-            assert!(!s.attribute(a).unwrap_or("").trim().is_empty(), "testsuite needs {a}");
+            assert!(
+                !s.attribute(a).unwrap_or("").trim().is_empty(),
+                "testsuite needs {a}"
+            );
         }
         assert_eq!(s.attribute("id"), Some(i.to_string().as_str()));
-        assert!(timestamp.is_match(s.attribute("timestamp").unwrap_or("")), "timestamp {:?}", s.attribute("timestamp"));
+        assert!(
+            timestamp.is_match(s.attribute("timestamp").unwrap_or("")),
+            "timestamp {:?}",
+            s.attribute("timestamp")
+        );
         assert!(decimal(s.attribute("time").unwrap_or("")), "time");
         let kids: Vec<_> = s.children().filter(|n| n.is_element()).collect();
         let names: Vec<&str> = kids.iter().map(|n| n.tag_name().name()).collect();
         assert_eq!(names.first(), Some(&"properties"), "{names:?}");
-        assert_eq!(&names[names.len() - 2..], ["system-out", "system-err"], "{names:?}");
-        assert!(names[1..names.len() - 2].iter().all(|n| *n == "testcase"), "{names:?}");
+        assert_eq!(
+            &names[names.len() - 2..],
+            ["system-out", "system-err"],
+            "{names:?}"
+        );
+        assert!(
+            names[1..names.len() - 2].iter().all(|n| *n == "testcase"),
+            "{names:?}"
+        );
         let (mut failures, mut errors) = (0, 0);
         for p in kids[0].children().filter(|n| n.is_element()) {
             assert_eq!(p.tag_name().name(), "property");
-            assert!(p.attribute("name").is_some_and(|n| !n.is_empty()) && p.attribute("value").is_some());
+            assert!(
+                p.attribute("name").is_some_and(|n| !n.is_empty())
+                    && p.attribute("value").is_some()
+            );
         }
         for c in &kids[1..kids.len() - 2] {
             for a in ["name", "classname"] {
-                assert!(!c.attribute(a).unwrap_or("").trim().is_empty(), "testcase needs {a}");
+                assert!(
+                    !c.attribute(a).unwrap_or("").trim().is_empty(),
+                    "testcase needs {a}"
+                );
             }
             assert!(decimal(c.attribute("time").unwrap_or("")), "testcase time");
             let allowed = ["name", "classname", "time"];
-            assert!(c.attributes().all(|a| allowed.contains(&a.name())), "extra testcase attribute");
+            assert!(
+                c.attributes().all(|a| allowed.contains(&a.name())),
+                "extra testcase attribute"
+            );
             let results: Vec<_> = c.children().filter(|n| n.is_element()).collect();
             assert!(results.len() <= 1, "at most one result per testcase");
             if let Some(r) = results.first() {
@@ -87,11 +130,17 @@ fn assert_valid_junit(xml: &str) -> roxmltree::Document<'_> {
                     other => panic!("unexpected <{other}> in testcase"),
                 }
                 if r.tag_name().name() != "skipped" {
-                    assert!(r.attribute("type").is_some_and(|t| !t.is_empty()), "failure/error need type");
+                    assert!(
+                        r.attribute("type").is_some_and(|t| !t.is_empty()),
+                        "failure/error need type"
+                    );
                 }
             }
         }
-        assert_eq!(s.attribute("tests"), Some((kids.len() - 3).to_string().as_str()));
+        assert_eq!(
+            s.attribute("tests"),
+            Some((kids.len() - 3).to_string().as_str())
+        );
         assert_eq!(s.attribute("failures"), Some(failures.to_string().as_str()));
         assert_eq!(s.attribute("errors"), Some(errors.to_string().as_str()));
     }
@@ -108,13 +157,26 @@ fn case<'a>(doc: &'a roxmltree::Document<'a>, name: &str) -> roxmltree::Node<'a,
 fn check_junit_has_one_valid_case_per_rule() {
     let out = alertgate(
         &root(),
-        &["check", "--rules", "rules/outbox-hardening.yml", "--snapshot", "examples/outbox-hardening/breach.om", "--at", AT, "--format", "junit"],
+        &[
+            "check",
+            "--rules",
+            "rules/outbox-hardening.yml",
+            "--snapshot",
+            "examples/outbox-hardening/breach.om",
+            "--at",
+            AT,
+            "--format",
+            "junit",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let xml = stdout(&out);
     let doc = assert_valid_junit(&xml);
-    let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
     assert_eq!(suite.attribute("name"), Some("rules/outbox-hardening.yml"));
     assert_eq!(suite.attribute("tests"), Some("3"));
     assert_eq!(suite.attribute("timestamp"), Some("2025-03-04T09:10:00"));
@@ -122,19 +184,43 @@ fn check_junit_has_one_valid_case_per_rule() {
     assert_eq!(dlq.attribute("classname"), Some("outbox-hardening"));
     let f = dlq.children().find(|n| n.has_tag_name("failure")).unwrap();
     assert_eq!(f.attribute("type"), Some("firing"));
-    assert_eq!(f.attribute("message"), Some("1 firing: Dead-letter queue holds 3 message(s)"));
-    assert!(f.text().unwrap().starts_with("rules/outbox-hardening.yml:26\n"), "{xml}");
+    assert_eq!(
+        f.attribute("message"),
+        Some("1 firing: Dead-letter queue holds 3 message(s)")
+    );
+    assert!(
+        f.text()
+            .unwrap()
+            .starts_with("rules/outbox-hardening.yml:26\n"),
+        "{xml}"
+    );
 
     // Clean data: every case passes, still a valid document.
     let out = alertgate(
         &root(),
-        &["check", "--rules", "rules/outbox-hardening.yml", "--snapshot", "examples/outbox-hardening/clean.om", "--at", AT, "--format", "junit"],
+        &[
+            "check",
+            "--rules",
+            "rules/outbox-hardening.yml",
+            "--snapshot",
+            "examples/outbox-hardening/clean.om",
+            "--at",
+            AT,
+            "--format",
+            "junit",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let xml = stdout(&out);
     let doc = assert_valid_junit(&xml);
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("failure")).count(), 0, "{xml}");
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count(),
+        0,
+        "{xml}"
+    );
 }
 
 // queue_depth 12 at AT, from one snapshot: QueueFull (> 10, no `for`)
@@ -189,19 +275,38 @@ fn fail_on_pending_turns_a_pending_alert_into_a_breach() {
     let dir = setup(7);
     let out = check(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(stdout(&out).contains("PENDING QueueGrowing value=7 (for 10m left)"), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("PENDING QueueGrowing value=7 (for 10m left)"),
+        "{}",
+        describe(&out)
+    );
     let out = check(dir.path(), &["--fail-on", "pending"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let out = check(dir.path(), &["--fail-on", "pending", "--format", "github"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(stdout(&out).starts_with("::error file=rules.yml,line=8,title=gate%3A QueueGrowing::1 pending: queue above 5"), "{}", describe(&out));
+    assert!(
+        stdout(&out).starts_with(
+            "::error file=rules.yml,line=8,title=gate%3A QueueGrowing::1 pending: queue above 5"
+        ),
+        "{}",
+        describe(&out)
+    );
     let out = check(dir.path(), &["--fail-on", "firing", "--format", "junit"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let xml = stdout(&out);
     let doc = assert_valid_junit(&xml);
     // A pending alert passes under --fail-on firing; the suite log says why.
-    assert_eq!(case(&doc, "QueueGrowing").children().filter(|n| n.is_element()).count(), 0);
-    assert!(xml.contains("<system-out>WARNING QueueGrowing: 1 pending: queue above 5</system-out>"), "{xml}");
+    assert_eq!(
+        case(&doc, "QueueGrowing")
+            .children()
+            .filter(|n| n.is_element())
+            .count(),
+        0
+    );
+    assert!(
+        xml.contains("<system-out>WARNING QueueGrowing: 1 pending: queue above 5</system-out>"),
+        "{xml}"
+    );
 }
 
 const UNIT: &str = "\
@@ -244,18 +349,39 @@ fn test_reports_one_case_per_test_group() {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let xml = stdout(&out);
     let doc = assert_valid_junit(&xml);
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("testcase")).count(), 2, "{xml}");
-    assert_eq!(case(&doc, "full queue fires").children().filter(|n| n.is_element()).count(), 0);
-    let f = case(&doc, "wrong expectation").children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        2,
+        "{xml}"
+    );
+    assert_eq!(
+        case(&doc, "full queue fires")
+            .children()
+            .filter(|n| n.is_element())
+            .count(),
+        0
+    );
+    let f = case(&doc, "wrong expectation")
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
     assert_eq!(f.attribute("type"), Some("test-failure"));
-    assert_eq!(f.attribute("message"), Some("1 failed check(s): alertname: QueueFull, time: 0s"));
+    assert_eq!(
+        f.attribute("message"),
+        Some("1 failed check(s): alertname: QueueFull, time: 0s")
+    );
     // The failure text is promtool's block.
     assert!(f.text().unwrap().contains("exp:"), "{xml}");
 
     let out = run(&["--format", "markdown"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let md = stdout(&out);
-    assert!(md.starts_with("### ❌ alertgate test: 1 failed, 1 passed\n"), "{md}");
+    assert!(
+        md.starts_with("### ❌ alertgate test: 1 failed, 1 passed\n"),
+        "{md}"
+    );
     assert!(md.contains("| ❌ failed | wrong expectation | unit.yml | 1 failed check(s): alertname: QueueFull, time: 0s | `unit.yml` |"), "{md}");
 
     let out = run(&["--format", "github"]);
@@ -268,13 +394,28 @@ fn test_reports_one_case_per_test_group() {
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let xml = stdout(&out);
     let doc = assert_valid_junit(&xml);
-    assert!(case(&doc, "wrong expectation").children().any(|n| n.has_tag_name("skipped")), "{xml}");
+    assert!(
+        case(&doc, "wrong expectation")
+            .children()
+            .any(|n| n.has_tag_name("skipped")),
+        "{xml}"
+    );
 
     // A file that cannot be run is an error case and exit 2.
     std::fs::write(dir.path().join("broken.yml"), "tests: [").unwrap();
-    let out = alertgate(dir.path(), &["test", "broken.yml", "--format", "junit"], &[]);
+    let out = alertgate(
+        dir.path(),
+        &["test", "broken.yml", "--format", "junit"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let xml = stdout(&out);
     let doc = assert_valid_junit(&xml);
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("error")).count(), 1, "{xml}");
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("error"))
+            .count(),
+        1,
+        "{xml}"
+    );
 }

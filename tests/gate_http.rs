@@ -63,7 +63,11 @@ impl Server {
     }
 }
 
-fn serve(s: TcpStream, answer: &dyn Fn(&Request) -> Answer, rec: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+fn serve(
+    s: TcpStream,
+    answer: &dyn Fn(&Request) -> Answer,
+    rec: &Mutex<Vec<Request>>,
+) -> std::io::Result<()> {
     let mut rd = BufReader::new(s.try_clone()?);
     let mut line = String::new();
     rd.read_line(&mut line)?;
@@ -91,7 +95,12 @@ fn serve(s: TcpStream, answer: &dyn Fn(&Request) -> Answer, rec: &Mutex<Vec<Requ
         .unwrap_or(0);
     let mut body = vec![0; len];
     rd.read_exact(&mut body)?;
-    let req = Request { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() };
+    let req = Request {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
     let (status, ctype, body) = answer(&req);
     rec.lock().unwrap().push(req);
     let mut w = s;
@@ -105,7 +114,11 @@ fn serve(s: TcpStream, answer: &dyn Fn(&Request) -> Answer, rec: &Mutex<Vec<Requ
 
 /// A port nothing listens on (bound, then closed).
 pub fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn root() -> PathBuf {

@@ -10,11 +10,28 @@ const AT: &str = "2025-03-04T09:10:00Z";
 
 fn check_outbox(dir: &Path, config: &str) -> std::process::Output {
     std::fs::write(dir.join("alertgate.yml"), config).unwrap();
-    let rules = root().join("rules/outbox-hardening.yml").display().to_string();
-    let snap = root().join("examples/outbox-hardening/breach.om").display().to_string();
+    let rules = root()
+        .join("rules/outbox-hardening.yml")
+        .display()
+        .to_string();
+    let snap = root()
+        .join("examples/outbox-hardening/breach.om")
+        .display()
+        .to_string();
     alertgate(
         dir,
-        &["check", "--rules", &rules, "--snapshot", &snap, "--at", AT, "--notify", "--config", "alertgate.yml"],
+        &[
+            "check",
+            "--rules",
+            &rules,
+            "--snapshot",
+            &snap,
+            "--at",
+            AT,
+            "--notify",
+            "--config",
+            "alertgate.yml",
+        ],
         &[],
     )
 }
@@ -30,7 +47,11 @@ fn notify_delivers_to_a_local_webhook_once_per_group() {
     let out = check_outbox(dir.path(), &config);
     // Exit code of the evaluation: three alerts fire.
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(!stderr(&out).contains("delivery failed"), "{}", describe(&out));
+    assert!(
+        !stderr(&out).contains("delivery failed"),
+        "{}",
+        describe(&out)
+    );
     let got = srv.received();
     assert_eq!(got.len(), 3, "one notification per alertname group");
     let mut names = Vec::new();
@@ -41,10 +62,22 @@ fn notify_delivers_to_a_local_webhook_once_per_group() {
         assert_eq!(v["status"], "firing");
         assert_eq!(v["receiver"], "ops");
         assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
-        names.push(v["alerts"][0]["labels"]["alertname"].as_str().unwrap().to_string());
+        names.push(
+            v["alerts"][0]["labels"]["alertname"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     names.sort();
-    assert_eq!(names, ["InboxParseFailuresRising", "OutboxDLQNotEmpty", "OutboxPublisherLagHigh"]);
+    assert_eq!(
+        names,
+        [
+            "InboxParseFailuresRising",
+            "OutboxDLQNotEmpty",
+            "OutboxPublisherLagHigh"
+        ]
+    );
 }
 
 #[test]
@@ -62,18 +95,39 @@ fn a_failed_delivery_is_reported_and_keeps_the_exit_code() {
         err.contains("alertgate: error: notify: receiver \"ops\": webhook_configs.0: delivery failed (retryable): unexpected status code 500"),
         "{err}"
     );
-    assert!(!describe(&out).contains("webhook-secret-1"), "{}", describe(&out));
+    assert!(
+        !describe(&out).contains("webhook-secret-1"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(srv.received().len(), 1, "one group, one attempt");
 
     // Nothing fires: nothing is sent, exit 0.
     let srv = Server::start(|_| (200, "text/plain".into(), "ok".into()));
     let config = format!("route:\n  receiver: ops\nreceivers:\n  - name: ops\n    webhook_configs:\n      - url: {}\n", srv.url("/hook"));
     std::fs::write(dir.path().join("alertgate.yml"), config).unwrap();
-    let rules = root().join("rules/outbox-hardening.yml").display().to_string();
-    let snap = root().join("examples/outbox-hardening/clean.om").display().to_string();
+    let rules = root()
+        .join("rules/outbox-hardening.yml")
+        .display()
+        .to_string();
+    let snap = root()
+        .join("examples/outbox-hardening/clean.om")
+        .display()
+        .to_string();
     let out = alertgate(
         dir.path(),
-        &["check", "--rules", &rules, "--snapshot", &snap, "--at", AT, "--notify", "--config", "alertgate.yml"],
+        &[
+            "check",
+            "--rules",
+            &rules,
+            "--snapshot",
+            &snap,
+            "--at",
+            AT,
+            "--notify",
+            "--config",
+            "alertgate.yml",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
@@ -83,7 +137,10 @@ fn a_failed_delivery_is_reported_and_keeps_the_exit_code() {
 #[test]
 fn notify_needs_a_config_and_a_valid_one() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = root().join("rules/outbox-hardening.yml").display().to_string();
+    let rules = root()
+        .join("rules/outbox-hardening.yml")
+        .display()
+        .to_string();
     let out = alertgate(dir.path(), &["check", "--rules", &rules, "--notify"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let out = check_outbox(dir.path(), "route:\n  receiver: nobody\n");
@@ -99,12 +156,27 @@ fn stdout_and_file_receivers_write_runbook_000_json() {
     )
     .unwrap();
     let rules = root().join("rules/dunning-kpis.yml").display().to_string();
-    let snap = root().join("examples/dunning-kpis/breach.json").display().to_string();
+    let snap = root()
+        .join("examples/dunning-kpis/breach.json")
+        .display()
+        .to_string();
     let out = alertgate(
         dir.path(),
         &[
-            "check", "--rules", &rules, "--snapshot", &snap, "--label", "tenant_id=acme", "--at", AT,
-            "--format", "json", "--notify", "--config", "alertgate.yml",
+            "check",
+            "--rules",
+            &rules,
+            "--snapshot",
+            &snap,
+            "--label",
+            "tenant_id=acme",
+            "--at",
+            AT,
+            "--format",
+            "json",
+            "--notify",
+            "--config",
+            "alertgate.yml",
         ],
         &[],
     );
@@ -114,13 +186,20 @@ fn stdout_and_file_receivers_write_runbook_000_json() {
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
     let report = stream.next().unwrap().unwrap();
     let lines: Vec<serde_json::Value> = stream.map(Result::unwrap).collect();
-    let firing: Vec<&serde_json::Value> =
-        report["alerts"].as_array().unwrap().iter().filter(|a| a["state"] == "firing").collect();
+    let firing: Vec<&serde_json::Value> = report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] == "firing")
+        .collect();
     assert!(!firing.is_empty(), "{text}");
     assert_eq!(lines.len(), firing.len(), "{text}");
     for a in &firing {
         let name = a["name"].as_str().unwrap();
-        let l = lines.iter().find(|l| l["alertname"] == name).unwrap_or_else(|| panic!("no line for {name}: {text}"));
+        let l = lines
+            .iter()
+            .find(|l| l["alertname"] == name)
+            .unwrap_or_else(|| panic!("no line for {name}: {text}"));
         assert_eq!(l["tenant_id"], "acme");
         assert_eq!(l["metric"], a["labels"]["metric"]);
         assert_eq!(l["threshold"], a["labels"]["threshold"]);
@@ -129,11 +208,17 @@ fn stdout_and_file_receivers_write_runbook_000_json() {
         assert_eq!(l["text"], a["annotations"]["summary"]);
         assert_eq!(l["status"], "firing");
         let trace = l["trace_id"].as_str().unwrap();
-        assert!(trace.len() == 32 && trace.chars().all(|c| c.is_ascii_hexdigit()), "{trace}");
+        assert!(
+            trace.len() == 32 && trace.chars().all(|c| c.is_ascii_hexdigit()),
+            "{trace}"
+        );
     }
     // The file receiver appended the same lines.
     let file = std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap();
-    let from_file: Vec<serde_json::Value> = file.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let from_file: Vec<serde_json::Value> = file
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut a: Vec<String> = lines.iter().map(|v| v.to_string()).collect();
     let mut b: Vec<String> = from_file.iter().map(|v| v.to_string()).collect();
     a.sort();

@@ -31,3 +31,7 @@ mod gate_http;
 mod gate_scrape;
 mod gate_formats;
 mod gate_notify;
+mod gate_readme;
+mod packaging_config;
+mod lint_cli;
+mod lint_online;

@@ -123,10 +123,7 @@ fn systemd_analyze_verify_rejects_a_broken_unit() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("RestartSec=5", "RestartSec=soon")).unwrap();
     let (ok, msg) = verify(dir.path(), &["./alertgate.service"]);
-    assert!(
-        !ok || msg.contains("RestartSec"),
-        "broken unit passed:\n{msg}"
-    );
+    assert!(!ok || msg.contains("soon"), "broken unit passed:\n{msg}");
 }
 
 #[test]

@@ -343,7 +343,10 @@ fn runbook_routing() {
                 Integration::Slack(s) => vec![&s.api_url],
                 Integration::Pagerduty(p) => vec![&p.routing_key, &p.service_key],
                 Integration::Email(e) => vec![&e.auth_password],
-                Integration::Webhook(_) | Integration::Alertmanager(_) => vec![],
+                Integration::Webhook(_)
+                | Integration::Alertmanager(_)
+                | Integration::Stdout(_)
+                | Integration::File(_) => vec![],
             };
             assert!(
                 secrets

@@ -39,8 +39,9 @@ fn status_page_renders_in_headless_chromium_with_alerts() {
         ag.alerts().into_iter().find(|a| a["state"] == "firing")
     });
     let silence = r#"{"matchers":[{"name":"queue","value":"orders","isRegex":false}],"endsAt":"2999-01-01T00:00:00Z","createdBy":"ops","comment":"planned <maintenance>"}"#;
-    let (s, _) = request(ag.port, "POST", "/api/v2/silences", &[("Content-Type", "application/json")], silence).unwrap();
+    let (s, body) = request(ag.port, "POST", "/api/v2/silences", &[("Content-Type", "application/json")], silence).unwrap();
     assert_eq!(s, 200);
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["silenceID"].as_str().unwrap().to_string();
 
     let shot = d.path().join("page.png");
     let profile = d.path().join("profile");
@@ -67,6 +68,8 @@ fn status_page_renders_in_headless_chromium_with_alerts() {
     assert!(dom.contains("same labelset"), "{dom}");
     assert!(dom.contains("planned &lt;maintenance&gt;"), "{dom}");
     assert!(dom.contains("ops"), "{dom}");
+    // The alert row names the silence that mutes it.
+    assert!(dom.contains(&format!("<td>{id}</td></tr>")), "{dom}");
     let out = run(&[format!("--screenshot={}", shot.display()), "--window-size=1200,900".into()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let png = std::fs::read(&shot).expect("screenshot written");

@@ -160,6 +160,33 @@ fn readyz_follows_the_scrape_target() {
 }
 
 #[test]
+fn readyz_follows_a_remote_datasource() {
+    let d = tempfile::tempdir().unwrap();
+    let answer = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+    let mut api = Server::start(free_port(), std::sync::Arc::new(move |_r: &Req| (200, answer.to_string())));
+    std::fs::write(d.path().join("rules.yml"), RULES).unwrap();
+    let cfg = d.path().join("alertgate.yml");
+    std::fs::write(
+        &cfg,
+        format!("rule_files: [rules.yml]\nevaluation_interval: 1s\ndatasource:\n  url: http://127.0.0.1:{}\n  timeout: 2s\n", api.port),
+    )
+    .unwrap();
+    let ag = Alertgate::start(&cfg, &[]);
+    let within = Duration::from_secs(30);
+    wait_until(within, "ready", || (get(ag.port, "/readyz").0 == 200).then_some(()));
+    api.stop();
+    let body = wait_until(within, "not ready", || {
+        let (s, b) = get(ag.port, "/readyz");
+        (s == 503).then_some(b)
+    });
+    assert!(body.contains("datasource"), "{body}");
+    let rules = get_json(ag.port, "/api/v1/rules");
+    assert_eq!(rules["data"]["groups"][0]["rules"][0]["health"], "err");
+    api.restart();
+    wait_until(within, "ready again", || (get(ag.port, "/readyz").0 == 200).then_some(()));
+}
+
+#[test]
 fn writes_need_the_bearer_token() {
     let d = tempfile::tempdir().unwrap();
     let target = Target::start(&metrics(1.0));

@@ -41,7 +41,11 @@ pub struct LintArgs {
     #[arg(long = "eval-interval", value_name = "DURATION")]
     pub eval_interval: Option<String>,
     /// Labels every alerting rule must set (comma-separated; "" for none).
-    #[arg(long = "required-labels", value_name = "NAMES", default_value = "severity")]
+    #[arg(
+        long = "required-labels",
+        value_name = "NAMES",
+        default_value = "severity"
+    )]
     pub required_labels: String,
     /// Annotations every alerting rule should set (comma-separated; "" for none).
     #[arg(
@@ -72,7 +76,9 @@ pub enum Format {
 }
 
 /// The check families `lint` reports, for `--disable` validation.
-const FAMILIES: [&str; 6] = ["rules/", "promql/", "alerts/", "config/", "series/", "routing/"];
+const FAMILIES: [&str; 6] = [
+    "rules/", "promql/", "alerts/", "config/", "series/", "routing/",
+];
 
 pub fn run(args: &LintArgs) -> u8 {
     match lint_all(args) {
@@ -97,8 +103,15 @@ fn lint_all(args: &LintArgs) -> anyhow::Result<Vec<Finding>> {
     {
         bail!("--enable-feature: unknown feature {f:?} (known: promql-experimental-functions)");
     }
-    if let Some(d) = args.disable.iter().find(|d| !FAMILIES.iter().any(|f| d.starts_with(f))) {
-        bail!("--disable: {d:?} is not a check name (families: {})", FAMILIES.join(", "));
+    if let Some(d) = args
+        .disable
+        .iter()
+        .find(|d| !FAMILIES.iter().any(|f| d.starts_with(f)))
+    {
+        bail!(
+            "--disable: {d:?} is not a check name (families: {})",
+            FAMILIES.join(", ")
+        );
     }
     let mut findings = Vec::new();
     let config = match &args.remote.config {

@@ -51,7 +51,8 @@ pub fn check(file: &str, src: &str, rules: &[RuleSource]) -> Vec<Finding> {
                 if let Err(e) = crate::notify::build::build_receivers(&cfg) {
                     for p in e.problems {
                         let i = cfg.receivers.iter().position(|r| r.name == p.receiver);
-                        let at = i.and_then(|i| pos.nearest(&format!("receivers.{i}.{}", p.integration)));
+                        let at = i
+                            .and_then(|i| pos.nearest(&format!("receivers.{i}.{}", p.integration)));
                         out.push(Finding::error(
                             file,
                             at,
@@ -111,8 +112,9 @@ fn env_ref(v: &str) -> Option<&str> {
     let name = v.strip_prefix("${")?.strip_suffix('}')?;
     let mut c = name.chars();
     let first = c.next()?;
-    ((first.is_ascii_alphabetic() || first == '_') && c.all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .then_some(name)
+    ((first.is_ascii_alphabetic() || first == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(name)
 }
 
 /// Who owns `path`, for messages: `receiver "x": pagerduty_configs.0.routing_key`.
@@ -121,7 +123,13 @@ fn owner(doc: &Value, path: &[String]) -> String {
         let name = path[1]
             .parse::<usize>()
             .ok()
-            .and_then(|i| doc.get("receivers")?.get(i)?.get("name")?.as_str().map(str::to_string))
+            .and_then(|i| {
+                doc.get("receivers")?
+                    .get(i)?
+                    .get("name")?
+                    .as_str()
+                    .map(str::to_string)
+            })
             .unwrap_or_default();
         return format!("receiver {name:?}: {}", path[2..].join("."));
     }
@@ -145,7 +153,9 @@ fn secrets(file: &str, doc: &Value, pos: &Positions, out: &mut Vec<Finding>) {
                     Some(format!("file {p} does not exist"))
                 }
                 Err(e) => Some(format!("cannot read file {p}: {}", e.kind())),
-                Ok(b) if b.iter().all(|c| matches!(c, b'\n' | b'\r')) => Some(format!("file {p} is empty")),
+                Ok(b) if b.iter().all(|c| matches!(c, b'\n' | b'\r')) => {
+                    Some(format!("file {p} is empty"))
+                }
                 Ok(_) => None,
             },
         };
@@ -173,7 +183,9 @@ fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, Secret)>)
                 let Some(k) = k.as_str() else { continue };
                 path.push(k.to_string());
                 match x.as_str().filter(|s| !s.is_empty()) {
-                    Some(s) if k.ends_with("_env") => out.push((path.clone(), Secret::Env(s.into()))),
+                    Some(s) if k.ends_with("_env") => {
+                        out.push((path.clone(), Secret::Env(s.into())))
+                    }
                     Some(s) if k.ends_with("_file") && k != "template_file" => {
                         out.push((path.clone(), Secret::File(s.into())))
                     }
@@ -222,9 +234,9 @@ fn inhibit_labels(
             if l == "alertname" {
                 continue;
             }
-            let produced = alerts
-                .iter()
-                .any(|a| a.labels.iter().any(|(k, _)| k == l) || output(&a.expr).labels.may_have(l));
+            let produced = alerts.iter().any(|a| {
+                a.labels.iter().any(|(k, _)| k == l) || output(&a.expr).labels.may_have(l)
+            });
             if !produced {
                 out.push(Finding::warning(
                     file,
@@ -253,14 +265,21 @@ mod tests {
     #[test]
     fn routes_must_name_existing_receivers_and_intervals() {
         let good = ROUTES.replace("${ALERTGATE_LINT_TEST_KEY}", "inline-key");
-        assert!(check("a.yml", &good, &[]).is_empty(), "{:?}", check("a.yml", &good, &[]));
+        assert!(
+            check("a.yml", &good, &[]).is_empty(),
+            "{:?}",
+            check("a.yml", &good, &[])
+        );
         let bad = good.replace("      receiver: pager\n", "      receiver: pagr\n");
         let f = check("a.yml", &bad, &[]);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].check.starts_with("routing/"), "{f:?}");
         assert!(f[0].message.contains("pagr"), "{f:?}");
         assert_eq!(f[0].pos.map(|p| p.line), Some(5));
-        let bad = good.replace("mute_time_intervals: [freeze]", "mute_time_intervals: [frieze]");
+        let bad = good.replace(
+            "mute_time_intervals: [freeze]",
+            "mute_time_intervals: [frieze]",
+        );
         let f = check("a.yml", &bad, &[]);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].message.contains("frieze"), "{f:?}");
@@ -279,7 +298,10 @@ mod tests {
         let src = ROUTES.replace("ALERTGATE_LINT_TEST_KEY", "ALERTGATE_LINT_TEST_EMPTY");
         std::env::set_var("ALERTGATE_LINT_TEST_EMPTY", "");
         let f = check("a.yml", &src, &[]);
-        assert!(f[0].message.ends_with("ALERTGATE_LINT_TEST_EMPTY is empty"), "{f:?}");
+        assert!(
+            f[0].message.ends_with("ALERTGATE_LINT_TEST_EMPTY is empty"),
+            "{f:?}"
+        );
         let src = ROUTES.replace("ALERTGATE_LINT_TEST_KEY", "ALERTGATE_LINT_TEST_SET");
         std::env::set_var("ALERTGATE_LINT_TEST_SET", "s3cr3t-value");
         let f = check("a.yml", &src, &[]);
@@ -301,7 +323,12 @@ mod tests {
         let f = check("a.yml", &src, &[]);
         let msgs: Vec<_> = f.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(checks(&f), [MISSING_SECRET, MISSING_SECRET], "{msgs:?}");
-        assert!(msgs[0].starts_with("web.auth.bearer_token_env: environment variable ALERTGATE_LINT_TEST_WEB"), "{msgs:?}");
+        assert!(
+            msgs[0].starts_with(
+                "web.auth.bearer_token_env: environment variable ALERTGATE_LINT_TEST_WEB"
+            ),
+            "{msgs:?}"
+        );
         assert!(msgs[1].ends_with("is empty"), "{msgs:?}");
         assert!(!format!("{f:?}").contains("hunter2"));
     }
@@ -309,11 +336,18 @@ mod tests {
     #[test]
     fn templates_render_against_a_sample_alert() {
         let good = "route: {receiver: s}\nreceivers:\n  - name: s\n    slack_configs:\n      - api_url: 'http://127.0.0.1:9/'\n        title: '{{ commonLabels.alertname }}'\n";
-        assert!(check("a.yml", good, &[]).is_empty(), "{:?}", check("a.yml", good, &[]));
+        assert!(
+            check("a.yml", good, &[]).is_empty(),
+            "{:?}",
+            check("a.yml", good, &[])
+        );
         let bad = good.replace("{{ commonLabels.alertname }}", "{{#each}}");
         let f = check("a.yml", &bad, &[]);
         assert_eq!(checks(&f), [TEMPLATE], "{f:?}");
-        assert!(f[0].message.starts_with("receiver \"s\": slack_configs.0:"), "{f:?}");
+        assert!(
+            f[0].message.starts_with("receiver \"s\": slack_configs.0:"),
+            "{f:?}"
+        );
         assert_eq!(f[0].pos.map(|p| p.line), Some(5));
     }
 

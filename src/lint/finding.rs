@@ -79,7 +79,12 @@ impl Finding {
         Finding::new(file, pos, Severity::Error, check, message)
     }
 
-    pub fn warning(file: &str, pos: Option<Pos>, check: &str, message: impl Into<String>) -> Finding {
+    pub fn warning(
+        file: &str,
+        pos: Option<Pos>,
+        check: &str,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding::new(file, pos, Severity::Warning, check, message)
     }
 }
@@ -91,7 +96,13 @@ impl fmt::Display for Finding {
             Some(p) => write!(f, "{}:{}:{}: ", self.file, p.line, p.col)?,
             None => write!(f, "{}: ", self.file)?,
         }
-        write!(f, "{}: {}: {}", self.severity.as_str(), self.check, self.message)
+        write!(
+            f,
+            "{}: {}: {}",
+            self.severity.as_str(),
+            self.check,
+            self.message
+        )
     }
 }
 
@@ -99,12 +110,18 @@ impl fmt::Display for Finding {
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         let key = |x: &Finding| (x.pos.map(|p| (p.line, p.col)),);
-        (a.file.as_str(), key(a), a.check.as_str(), a.message.as_str()).cmp(&(
-            b.file.as_str(),
-            key(b),
-            b.check.as_str(),
-            b.message.as_str(),
-        ))
+        (
+            a.file.as_str(),
+            key(a),
+            a.check.as_str(),
+            a.message.as_str(),
+        )
+            .cmp(&(
+                b.file.as_str(),
+                key(b),
+                b.check.as_str(),
+                b.message.as_str(),
+            ))
     });
 }
 
@@ -174,7 +191,9 @@ pub fn render_github(findings: &[Finding]) -> String {
 }
 
 fn gh_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn gh_prop(s: &str) -> String {
@@ -223,7 +242,10 @@ mod tests {
     fn json_has_the_documented_shape() {
         let v: serde_json::Value = serde_json::from_str(&render_json(&sample())).unwrap();
         assert_eq!(v["version"], 1);
-        assert_eq!((v["errors"].as_u64(), v["warnings"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(
+            (v["errors"].as_u64(), v["warnings"].as_u64()),
+            (Some(1), Some(1))
+        );
         let p = &v["problems"][0];
         assert_eq!(p["line"], 3);
         assert_eq!(p["column"], 9);

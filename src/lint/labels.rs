@@ -86,7 +86,8 @@ impl LabelSet {
             (LabelSet::AnyExcept(a), LabelSet::AnyExcept(b)) => {
                 LabelSet::AnyExcept(a.intersection(b).cloned().collect())
             }
-            (LabelSet::Only(a), LabelSet::AnyExcept(ex)) | (LabelSet::AnyExcept(ex), LabelSet::Only(a)) => {
+            (LabelSet::Only(a), LabelSet::AnyExcept(ex))
+            | (LabelSet::AnyExcept(ex), LabelSet::Only(a)) => {
                 LabelSet::AnyExcept(ex.difference(a).cloned().collect())
             }
         }
@@ -278,7 +279,9 @@ fn binary(b: &BinaryExpr) -> Output {
         }
         _ => match modifier.and_then(|m| m.matching.as_ref()) {
             Some(LabelModifier::Include(on)) => Output::with(l.labels.keep(&names(on)), &l.fixed),
-            Some(LabelModifier::Exclude(ign)) => Output::with(l.labels.remove(&names(ign)), &l.fixed),
+            Some(LabelModifier::Exclude(ign)) => {
+                Output::with(l.labels.remove(&names(ign)), &l.fixed)
+            }
             None => l,
         },
     }
@@ -372,33 +375,54 @@ mod tests {
 
     #[test]
     fn aggregations_keep_or_drop_labels() {
-        assert_eq!(out("sum by (env) (rate(x_total[5m]))").labels, only(&["env"]));
+        assert_eq!(
+            out("sum by (env) (rate(x_total[5m]))").labels,
+            only(&["env"])
+        );
         assert_eq!(out("sum(x)").labels, only(&[]));
         let w = out("sum without (instance) (x)").labels;
         assert!(!w.may_have("instance") && w.may_have("job"));
         assert_eq!(out("topk(3, sum by (a) (x))").labels, only(&["a"]));
-        assert_eq!(out("count_values(\"v\", sum by (a) (x))").labels, only(&[]).add(&["v".to_string()]));
+        assert_eq!(
+            out("count_values(\"v\", sum by (a) (x))").labels,
+            only(&[]).add(&["v".to_string()])
+        );
         assert_eq!(out("sum by (a) (sum by (b) (x))").labels, only(&[]));
     }
 
     #[test]
     fn functions_and_operators() {
-        assert_eq!(out("absent(up{job=\"a\", env=~\"p\"})").labels, only(&["job"]));
+        assert_eq!(
+            out("absent(up{job=\"a\", env=~\"p\"})").labels,
+            only(&["job"])
+        );
         assert_eq!(
             out("histogram_quantile(0.9, sum by (le, env) (rate(x_bucket[5m])))").labels,
             only(&["env"])
         );
-        assert_eq!(out("label_replace(sum(x), \"dst\", \"$1\", \"a\", \"(.*)\")").labels, only(&["dst"]));
+        assert_eq!(
+            out("label_replace(sum(x), \"dst\", \"$1\", \"a\", \"(.*)\")").labels,
+            only(&["dst"])
+        );
         assert_eq!(out("sum by (a) (x) > 3").labels, only(&["a"]));
-        assert_eq!(out("sum by (a, b) (x) / on (a) sum by (a) (y)").labels, only(&["a"]));
+        assert_eq!(
+            out("sum by (a, b) (x) / on (a) sum by (a) (y)").labels,
+            only(&["a"])
+        );
         assert_eq!(
             out("sum by (a) (x) * on (a) group_left (c) max by (a, c) (y)").labels,
             only(&["a", "c"])
         );
-        assert_eq!(out("sum by (a) (x) or sum by (b) (y)").labels, only(&["a", "b"]));
+        assert_eq!(
+            out("sum by (a) (x) or sum by (b) (y)").labels,
+            only(&["a", "b"])
+        );
         assert!(out("x{job=\"\"}").labels.may_have("env"));
         assert!(!out("x{job=\"\"}").labels.may_have("job"));
-        assert_eq!(out("x{job=\"a\"} + 1").fixed.get("job").map(String::as_str), Some("a"));
+        assert_eq!(
+            out("x{job=\"a\"} + 1").fixed.get("job").map(String::as_str),
+            Some("a")
+        );
     }
 
     fn conflict(q: &str) -> Option<String> {

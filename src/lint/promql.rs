@@ -64,7 +64,9 @@ fn raw_counter(e: &Expr) -> Option<String> {
     }
 }
 
-const REGEX_META: &[char] = &['.', '+', '*', '?', '(', ')', '[', ']', '{', '}', '|', '^', '$', '\\'];
+const REGEX_META: &[char] = &[
+    '.', '+', '*', '?', '(', ')', '[', ']', '{', '}', '|', '^', '$', '\\',
+];
 
 impl Visitor<'_> {
     fn matchers(&mut self, sel: &str, ms: &Matchers) {
@@ -205,7 +207,10 @@ mod tests {
     #[test]
     fn counters_compared_raw() {
         assert_eq!(checks("http_requests_total > 100"), [COUNTER_COMPARED_RAW]);
-        assert_eq!(checks("sum by (job) (errors_total) > 0"), [COUNTER_COMPARED_RAW]);
+        assert_eq!(
+            checks("sum by (job) (errors_total) > 0"),
+            [COUNTER_COMPARED_RAW]
+        );
         assert!(checks("rate(http_requests_total[5m]) > 100").is_empty());
         assert!(checks("queue_depth > 100").is_empty());
     }
@@ -241,7 +246,11 @@ mod tests {
 
     #[test]
     fn absent_is_found() {
-        assert!(uses_absent(&crate::promql::parse("absent(up{job=\"a\"})").unwrap()));
-        assert!(!uses_absent(&crate::promql::parse("absent_over_time(up[5m])").unwrap()));
+        assert!(uses_absent(
+            &crate::promql::parse("absent(up{job=\"a\"})").unwrap()
+        ));
+        assert!(!uses_absent(
+            &crate::promql::parse("absent_over_time(up[5m])").unwrap()
+        ));
     }
 }

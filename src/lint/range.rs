@@ -71,7 +71,8 @@ pub fn range(e: &Expr, rec: &Recorded) -> Option<Range> {
                 // count of nothing is no series at all, never 0.
                 "count" => Some(Range::new(1.0, f64::INFINITY)),
                 "group" => Some(Range::ONE),
-                "min" | "max" | "avg" | "topk" | "bottomk" | "quantile" | "limitk" | "limit_ratio" => inner,
+                "min" | "max" | "avg" | "topk" | "bottomk" | "quantile" | "limitk"
+                | "limit_ratio" => inner,
                 "sum" => inner.and_then(|r| {
                     if r.lo >= 0.0 {
                         Some(Range::NONNEG)

@@ -76,7 +76,13 @@ pub fn check_file(s: &RuleSource, opts: &RuleOptions, recorded: &Recorded) -> Ve
                 Rule::Recording(rr) => &rr.expr,
             };
             for (sev, check, msg) in check_expr(expr, recorded) {
-                out.push(Finding::new(file, expr_at, sev, check, format!("{}: {msg}", who(g, r))));
+                out.push(Finding::new(
+                    file,
+                    expr_at,
+                    sev,
+                    check,
+                    format!("{}: {msg}", who(g, r)),
+                ));
             }
             match r {
                 Rule::Alerting(_) => alert(s, gi, ri, g, r, opts, &mut out),
@@ -109,7 +115,13 @@ fn fmt_dur(ms: i64) -> String {
     }
     let mut rest = ms;
     let mut out = String::new();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;
@@ -167,7 +179,9 @@ fn alert(
                     file,
                     at,
                     TEMPLATE_LABEL_MISSING,
-                    format!("{who}: {kind} {k:?} uses $labels.{l}, but {have}, so it renders empty"),
+                    format!(
+                        "{who}: {kind} {k:?} uses $labels.{l}, but {have}, so it renders empty"
+                    ),
                 ));
             }
         }
@@ -235,7 +249,11 @@ fn duplicates(s: &RuleSource, out: &mut Vec<Finding>) {
             Rule::Recording(r) => (r.name.clone(), r.labels.clone()),
             Rule::Alerting(a) => (
                 a.name.clone(),
-                Labels::from_pairs(a.labels.iter().map(|(k, t)| (k.clone(), t.source().to_string()))),
+                Labels::from_pairs(
+                    a.labels
+                        .iter()
+                        .map(|(k, t)| (k.clone(), t.source().to_string())),
+                ),
             ),
         }
     };
@@ -263,5 +281,160 @@ fn duplicates(s: &RuleSource, out: &mut Vec<Finding>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::promql::{
+        COUNTER_COMPARED_RAW, IMPOSSIBLE_COMPARISON, IMPOSSIBLE_MATCH, RATE_NON_COUNTER,
+        REGEX_EQUALITY,
+    };
+
+    /// Findings for one group of rules (YAML list items, indented by 6).
+    fn lint(rules: &str, group_extra: &str) -> Vec<Finding> {
+        let src = format!("groups:\n  - name: g\n{group_extra}    rules:\n{rules}");
+        let s = RuleSource::parse("r.yml", &src, &Default::default())
+            .unwrap_or_else(|e| panic!("{src}\n{e:?}"));
+        let rec = recorded_ranges(std::slice::from_ref(&s));
+        check_file(&s, &RuleOptions::default(), &rec)
+    }
+
+    /// An alert with the required label and annotations, plus `extra` lines.
+    fn alert(expr: &str, extra: &str) -> String {
+        format!(
+            "      - alert: A\n        expr: '{expr}'\n        labels:\n          severity: page\n{extra}        annotations:\n          summary: s\n          description: d\n"
+        )
+    }
+
+    fn checks(f: &[Finding]) -> Vec<&str> {
+        f.iter().map(|f| f.check.as_str()).collect()
+    }
+
+    #[test]
+    fn each_check_triggers_on_its_defect_and_not_on_the_fix() {
+        let cases: Vec<(&str, String, String)> = vec![
+            (
+                RATE_NON_COUNTER,
+                alert("rate(queue_depth[5m]) > 1", ""),
+                alert("deriv(queue_depth[5m]) > 1", ""),
+            ),
+            (
+                COUNTER_COMPARED_RAW,
+                alert("http_requests_total > 100", ""),
+                alert("increase(http_requests_total[5m]) > 100", ""),
+            ),
+            (
+                IMPOSSIBLE_COMPARISON,
+                alert("count(up == 0) < 0", ""),
+                alert("count(up == 0) > 0", ""),
+            ),
+            (
+                REGEX_EQUALITY,
+                alert("up{job=~\"api\"} == 0", ""),
+                alert("up{job=~\"api|web\"} == 0", ""),
+            ),
+            (
+                IMPOSSIBLE_MATCH,
+                alert("sum by (env) (a) / sum by (job) (b) > 1", ""),
+                alert("sum by (env) (a) / sum by (env) (b) > 1", ""),
+            ),
+            (
+                ABSENT_WITHOUT_FOR,
+                alert("absent(up{job=\"api\"})", ""),
+                alert("absent(up{job=\"api\"})", "").replace("        labels:", "        for: 5m\n        labels:"),
+            ),
+            (
+                TEMPLATE_LABEL_MISSING,
+                alert("sum by (env) (up) == 0", "").replace("summary: s", "summary: '{{ $labels.instance }}'"),
+                alert("sum by (env) (up) == 0", "").replace("summary: s", "summary: '{{ $labels.env }}'"),
+            ),
+            (
+                VALUE_IN_LABEL,
+                alert("up == 0", "          value: '{{ $value }}'\n"),
+                alert("up == 0", "          job: '{{ $labels.job }}'\n"),
+            ),
+            (
+                FOR_SHORTER_THAN_INTERVAL,
+                alert("up == 0", "").replace("        labels:", "        for: 30s\n        labels:"),
+                alert("up == 0", "").replace("        labels:", "        for: 1m\n        labels:"),
+            ),
+            (
+                MISSING_LABEL,
+                alert("up == 0", "").replace("          severity: page\n", "          team: a\n"),
+                alert("up == 0", ""),
+            ),
+            (
+                MISSING_ANNOTATION,
+                alert("up == 0", "").replace("          description: d\n", ""),
+                alert("up == 0", ""),
+            ),
+            (
+                RECORD_NAME,
+                "      - record: http_errors\n        expr: sum(rate(http_errors_total[5m]))\n".into(),
+                "      - record: job:http_errors:rate5m\n        expr: sum by (job) (rate(http_errors_total[5m]))\n".into(),
+            ),
+            (
+                DUPLICATE_RULE,
+                format!("{}{}", alert("up == 0", ""), alert("up == 1", "")),
+                format!("{}{}", alert("up == 0", ""), alert("up == 1", "          team: b\n")),
+            ),
+        ];
+        for (check, bad, good) in cases {
+            let f = lint(&bad, "");
+            assert_eq!(checks(&f), [check], "bad case of {check}:\n{bad}\n{f:#?}");
+            assert!(f[0].pos.is_some(), "{check}: no position");
+            let f = lint(&good, "");
+            assert!(f.is_empty(), "good case of {check}:\n{good}\n{f:#?}");
+        }
+    }
+
+    #[test]
+    fn severities() {
+        let f = lint(&alert("count(up) < 0", "          v: '{{ $value }}'\n"), "");
+        let sev: Vec<_> = f.iter().map(|f| (f.check.as_str(), f.severity)).collect();
+        assert!(
+            sev.contains(&(IMPOSSIBLE_COMPARISON, Severity::Error)),
+            "{sev:?}"
+        );
+        assert!(sev.contains(&(VALUE_IN_LABEL, Severity::Error)), "{sev:?}");
+        let f = lint(&alert("rate(queue_depth[5m]) > 1", ""), "");
+        assert_eq!(f[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn group_interval_and_positions() {
+        let rules =
+            alert("up == 0", "").replace("        labels:", "        for: 1m\n        labels:");
+        let f = lint(&rules, "    interval: 5m\n");
+        assert_eq!(checks(&f), [FOR_SHORTER_THAN_INTERVAL]);
+        // `for: 1m` is on line 7, its value at column 14.
+        assert_eq!(f[0].pos.map(|p| (p.line, p.col)), Some((7, 14)));
+        assert!(
+            f[0].message
+                .contains("for 1m is shorter than the group interval 5m"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn template_refs_use_expression_labels_not_rule_labels() {
+        // Prometheus fills $labels from the sample, before rule labels are added.
+        let rules =
+            alert("sum(up) == 0", "").replace("summary: s", "summary: '{{ $labels.severity }}'");
+        assert_eq!(checks(&lint(&rules, "")), [TEMPLATE_LABEL_MISSING]);
+        let rules = alert("up == 0", "").replace("summary: s", "summary: '{{ $labels.instance }}'");
+        assert!(lint(&rules, "").is_empty());
+    }
+
+    #[test]
+    fn recorded_ratio_compared_out_of_range() {
+        let rules = format!(
+            "      - record: job:errors:ratio\n        expr: clamp_max(sum by (job) (rate(e_total[5m])) / sum by (job) (rate(r_total[5m])), 1)\n{}",
+            alert("job:errors:ratio > 1", "")
+        );
+        assert_eq!(checks(&lint(&rules, "")), [IMPOSSIBLE_COMPARISON]);
     }
 }

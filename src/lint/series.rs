@@ -39,7 +39,9 @@ pub struct SeriesCheck<'a> {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn matcher_text(m: &Matcher) -> String {
@@ -122,7 +124,11 @@ impl<'a> SeriesCheck<'a> {
     fn exists(&self, name: &str, ms: &[&Matcher]) -> Result<bool, SeriesError> {
         let mut parts = vec![format!("__name__=\"{}\"", escape(name))];
         parts.extend(ms.iter().map(|m| matcher_text(m)));
-        let q = format!("count(last_over_time({{{}}}[{}]))", parts.join(","), self.window());
+        let q = format!(
+            "count(last_over_time({{{}}}[{}]))",
+            parts.join(","),
+            self.window()
+        );
         if let Some(v) = self.cache.borrow().get(&q) {
             return Ok(*v);
         }
@@ -173,7 +179,10 @@ impl<'a> SeriesCheck<'a> {
                         let text = if ms.is_empty() {
                             name.clone()
                         } else {
-                            format!("{name}{{{}}}", ms.iter().map(matcher_text).collect::<Vec<_>>().join(","))
+                            format!(
+                                "{name}{{{}}}",
+                                ms.iter().map(matcher_text).collect::<Vec<_>>().join(",")
+                            )
                         };
                         if recorded.contains(name.as_str()) || !seen.insert(text.clone()) {
                             continue;

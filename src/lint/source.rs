@@ -23,7 +23,11 @@ impl RuleSource {
     }
 
     /// Parses `src` (named `path`); validation problems become error findings.
-    pub fn parse(path: &str, src: &str, opts: &ValidateOptions) -> Result<RuleSource, Vec<Finding>> {
+    pub fn parse(
+        path: &str,
+        src: &str,
+        opts: &ValidateOptions,
+    ) -> Result<RuleSource, Vec<Finding>> {
         match parse_rule_file_with(path, src, opts) {
             Ok(file) => Ok(RuleSource {
                 file,
@@ -69,7 +73,12 @@ pub fn load(paths: &[String], opts: &ValidateOptions) -> (Vec<RuleSource>, Vec<F
         };
         for f in files {
             match std::fs::read_to_string(&f) {
-                Err(e) => findings.push(Finding::error(&f, None, READ, format!("cannot read rule file: {e}"))),
+                Err(e) => findings.push(Finding::error(
+                    &f,
+                    None,
+                    READ,
+                    format!("cannot read rule file: {e}"),
+                )),
                 Ok(src) => match RuleSource::parse(&f, &src, opts) {
                     Ok(s) => sources.push(s),
                     Err(fs) => findings.extend(fs),
@@ -136,7 +145,11 @@ mod tests {
             "groups:\n- name: g\n  rules:\n  - record: a:b:c\n    expr: up\n",
         )
         .unwrap();
-        std::fs::write(d.path().join("b.yml"), "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(\n").unwrap();
+        std::fs::write(
+            d.path().join("b.yml"),
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(\n",
+        )
+        .unwrap();
         let missing = d.path().join("nope.yml").to_string_lossy().into_owned();
         let (s, f) = load(
             &[d.path().to_string_lossy().into_owned(), missing],

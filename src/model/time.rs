@@ -27,6 +27,71 @@ pub fn parse_time(s: &str) -> Result<Timestamp, TimeParseError> {
         .map_err(|_| TimeParseError(s.to_string()))
 }
 
+/// A duration that is not a Prometheus duration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("not a valid duration string: {input:?} ({reason})")]
+pub struct DurationError {
+    pub input: String,
+    pub reason: &'static str,
+}
+
+/// Units from largest to smallest, in milliseconds. `y` is 365 days, `w` 7.
+const UNITS: [(&str, i64); 7] = [
+    ("y", 365 * 24 * 3_600_000),
+    ("w", 7 * 24 * 3_600_000),
+    ("d", 24 * 3_600_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1_000),
+    ("ms", 1),
+];
+
+/// Parses a Prometheus duration (`model.ParseDuration`: `1m30s`, `20s500ms`,
+/// `0`) into milliseconds. Parts come largest unit first, each at most once;
+/// no sign, no fractions.
+pub fn parse_duration_ms(input: &str) -> Result<i64, DurationError> {
+    let err = |reason| DurationError { input: input.to_string(), reason };
+    if input == "0" {
+        return Ok(0);
+    }
+    if input.is_empty() {
+        return Err(err("empty"));
+    }
+    let b = input.as_bytes();
+    let mut i = 0;
+    let mut total: i64 = 0;
+    // Index into UNITS of the last unit used; the next must be strictly smaller.
+    let mut last: Option<usize> = None;
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return Err(err("expected a number"));
+        }
+        let n: i64 = input[start..i].parse().map_err(|_| err("number too large"))?;
+        let ustart = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = &input[ustart..i];
+        let idx = UNITS
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(|| err("unknown or missing unit"))?;
+        if last.is_some_and(|l| idx <= l) {
+            return Err(err("units must be in decreasing order, each at most once"));
+        }
+        last = Some(idx);
+        total = n
+            .checked_mul(UNITS[idx].1)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| err("duration out of range"))?;
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod parse_time_tests {
     use super::*;

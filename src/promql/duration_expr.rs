@@ -218,9 +218,8 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             let v = match word.parse::<f64>() {
                 Ok(n) => n,
                 Err(_) => {
-                    let d = promql_parser::util::parse_duration(word)
-                        .map_err(|e| format!("bad duration {word:?}: {e}"))?;
-                    d.as_secs_f64()
+                    let ms = crate::model::time::parse_duration_ms(word).map_err(|e| e.to_string())?;
+                    ms as f64 / 1000.0
                 }
             };
             toks.push(Tok::Num(v));

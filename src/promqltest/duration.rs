@@ -3,65 +3,13 @@
 
 use super::NotationError;
 
-/// Units from largest to smallest, in milliseconds. `y` is 365 days, `w` 7.
-const UNITS: [(&str, i64); 7] = [
-    ("y", 365 * 24 * 3_600_000),
-    ("w", 7 * 24 * 3_600_000),
-    ("d", 24 * 3_600_000),
-    ("h", 3_600_000),
-    ("m", 60_000),
-    ("s", 1_000),
-    ("ms", 1),
-];
-
 /// Parses a duration into milliseconds. Parts must come largest unit first,
 /// each unit at most once; a bare `0` is allowed; no sign, no fractions.
 pub fn parse_duration(input: &str) -> Result<i64, NotationError> {
-    let err = |reason: &str| NotationError::Duration {
-        input: input.to_string(),
-        reason: reason.to_string(),
-    };
-    if input == "0" {
-        return Ok(0);
-    }
-    if input.is_empty() {
-        return Err(err("empty"));
-    }
-    let b = input.as_bytes();
-    let mut i = 0;
-    let mut total: i64 = 0;
-    // Index into UNITS of the last unit used; the next must be strictly smaller.
-    let mut last: Option<usize> = None;
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if start == i {
-            return Err(err("expected a number"));
-        }
-        let n: i64 = input[start..i]
-            .parse()
-            .map_err(|_| err("number too large"))?;
-        let ustart = i;
-        while i < b.len() && b[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = &input[ustart..i];
-        let idx = UNITS
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(|| err("unknown or missing unit"))?;
-        if last.is_some_and(|l| idx <= l) {
-            return Err(err("units must be in decreasing order, each at most once"));
-        }
-        last = Some(idx);
-        total = n
-            .checked_mul(UNITS[idx].1)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| err("duration out of range"))?;
-    }
-    Ok(total)
+    crate::model::time::parse_duration_ms(input).map_err(|e| NotationError::Duration {
+        input: e.input,
+        reason: e.reason.to_string(),
+    })
 }
 
 #[cfg(test)]

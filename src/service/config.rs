@@ -431,6 +431,16 @@ mod tests {
     }
 
     #[test]
+    fn example_config_is_valid() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/service/alertgate.yml");
+        let c = load(&p).unwrap();
+        assert!(c.rule_files[0].groups.iter().any(|g| g.name == "stage0-canary"));
+        assert_eq!(c.scrape_configs[0].interval_ms, 15_000);
+        assert_eq!(c.scrape_configs[0].file_sd[0].refresh_ms, 60_000);
+        assert_eq!(c.routing.unwrap().receivers.len(), 2);
+    }
+
+    #[test]
     fn unknown_key_is_an_error_and_secrets_do_not_print() {
         let d = tempfile::tempdir().unwrap();
         assert!(parse_in(d.path(), "rule_file: [x]\n").is_err());

@@ -37,7 +37,10 @@ pub async fn reload(rt: &Arc<Runtime>) -> Result<(), String> {
     };
     rt.stop_tasks();
     let prev = rt.loaded();
-    let built = build_loaded(cfg, &rt.store, &rt.ds_health, Some(&prev), rt.now);
+    let (store, health, now, prev2) = (rt.store.clone(), rt.ds_health.clone(), rt.now, prev.clone());
+    let built = tokio::task::spawn_blocking(move || build_loaded(cfg, &store, &health, Some(&prev2), now))
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("reload task failed: {e}")));
     let new = match built {
         Ok(n) => Arc::new(n),
         Err(e) => {

@@ -33,7 +33,8 @@ impl Default for ServeOptions {
 
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn serve(cfg: ServiceConfig, opts: ServeOptions) -> Result<()> {
-    let rt = Runtime::new(cfg, opts.now)?;
+    let now = opts.now;
+    let rt = tokio::task::spawn_blocking(move || Runtime::new(cfg, now)).await??;
     let addr = opts.listen.unwrap_or_else(|| rt.loaded().config.web.listen_address.clone());
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
@@ -90,7 +91,7 @@ pub struct OnceReport {
 /// Timer mode: scrape once, evaluate every group once at now, flush the
 /// dispatcher as if `group_wait` had passed, deliver, save state.
 pub async fn run_once(cfg: ServiceConfig, deliver: Arc<dyn Deliver>, now_fn: fn() -> i64) -> Result<OnceReport> {
-    let rt = Runtime::new(cfg, now_fn)?;
+    let rt = tokio::task::spawn_blocking(move || Runtime::new(cfg, now_fn)).await??;
     let loaded = rt.loaded();
     let now = now_fn();
     let client = reqwest::Client::new();

@@ -6,7 +6,7 @@
 use super::config::ServiceConfig;
 use super::metrics::{names, Metrics};
 use super::outbox::Outbox;
-use super::store::{Backend, DsHealth, ServiceQuerier, SharedStore};
+use super::store::{Backend, DsHealth, OffThread, ServiceQuerier, SharedStore};
 use crate::alerting::RuleState;
 use crate::datasource::HttpQuerier;
 use crate::promql::{Engine, EngineOptions};
@@ -98,12 +98,15 @@ pub fn routing_fingerprint(r: Option<&RoutingConfig>) -> String {
 
 /// Builds everything a config needs (datasource client, token, groups),
 /// carrying alert state over from `prev` for groups and rules that stay.
+/// Blocking (it may build an HTTP client): call it off the async threads.
 pub fn build_loaded(config: ServiceConfig, store: &SharedStore, ds_health: &Arc<Mutex<DsHealth>>, prev: Option<&Loaded>, now: fn() -> i64) -> Result<Loaded> {
     let engine = Engine::new(EngineOptions::default());
     let lookback = engine.opts.lookback_delta_ms;
     let backend = match &config.datasource {
         // A service keeps retrying a datasource that was down.
-        Some(ds) => Backend::Remote(HttpQuerier::new(ds).context("cannot build datasource")?.with_sticky_unreachable(false)),
+        Some(ds) => Backend::Remote(OffThread::new(
+            HttpQuerier::new(ds).context("cannot build datasource")?.with_sticky_unreachable(false),
+        )),
         None => Backend::Embedded { store: store.clone(), engine },
     };
     let write_token = match &config.web.write_token {
@@ -161,7 +164,7 @@ fn same_kind(a: &Rule, b: &Rule) -> bool {
 
 impl Runtime {
     /// Builds the runtime from a loaded config: opens silences and restores
-    /// alert state from `state_dir`.
+    /// alert state from `state_dir`. Blocking, like [`build_loaded`].
     pub fn new(config: ServiceConfig, now: fn() -> i64) -> Result<Arc<Runtime>> {
         let store: SharedStore = Default::default();
         let ds_health: Arc<Mutex<DsHealth>> = Default::default();

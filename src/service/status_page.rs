@@ -37,15 +37,23 @@ pub fn render(rt: &Runtime, now: i64) -> String {
     rows.sort_by_key(|a| (a.state != AlertState::Firing, a.labels.clone()));
     let firing = rows.iter().filter(|a| a.state == AlertState::Firing).count();
     let _ = writeln!(h, "<h2>Alerts</h2><p>{firing} firing, {} pending</p>", rows.len() - firing);
-    h.push_str("<table id=\"alerts\"><tr><th>State</th><th>Labels</th><th>Active since</th><th>Value</th></tr>\n");
+    h.push_str("<table id=\"alerts\"><tr><th>State</th><th>Labels</th><th>Active since</th><th>Value</th><th>Silenced by</th></tr>\n");
+    let silences = rt.silences.read().unwrap_or_else(|e| e.into_inner()).clone();
     for a in &rows {
         let st = a.state.as_str();
+        let mut labels = a.labels.clone();
+        for (k, v) in &l.config.external_labels {
+            if !labels.contains(k) {
+                labels.set(k.clone(), v.clone());
+            }
+        }
         let _ = writeln!(
             h,
-            "<tr class=\"{st}\"><td>{st}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"{st}\"><td>{st}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&a.labels.to_string()),
             when(Some(a.active_at)),
-            a.value
+            a.value,
+            esc(&silences.matching(&labels, now).join(", "))
         );
     }
     h.push_str("</table>\n<h2>Rule groups</h2>\n");

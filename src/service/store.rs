@@ -24,7 +24,33 @@ pub struct DsHealth {
 /// Where queries go.
 pub enum Backend {
     Embedded { store: SharedStore, engine: Engine },
-    Remote(HttpQuerier),
+    Remote(OffThread<HttpQuerier>),
+}
+
+/// Owns a value holding a blocking HTTP client and drops it on a plain
+/// thread: dropping (or building) one on an async worker thread panics, and
+/// a config replaced by a reload may be released anywhere.
+pub struct OffThread<T: Send + 'static>(Option<T>);
+
+impl<T: Send + 'static> OffThread<T> {
+    pub fn new(v: T) -> Self {
+        OffThread(Some(v))
+    }
+}
+
+impl<T: Send + 'static> std::ops::Deref for OffThread<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T: Send + 'static> Drop for OffThread<T> {
+    fn drop(&mut self) {
+        if let Some(v) = self.0.take() {
+            std::thread::spawn(move || drop(v));
+        }
+    }
 }
 
 /// A [`Querier`] + [`Appender`] that records the health of each query.

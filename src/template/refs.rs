@@ -119,17 +119,29 @@ mod tests {
 
     #[test]
     fn finds_label_lookups_in_every_spelling() {
-        assert_eq!(labels("{{ $labels.instance }} on {{ .Labels.job }}"), ["instance", "job"]);
+        assert_eq!(
+            labels("{{ $labels.instance }} on {{ .Labels.job }}"),
+            ["instance", "job"]
+        );
         assert_eq!(labels("{{ $.Labels.env }}"), ["env"]);
-        assert_eq!(labels(r#"{{ index $labels "a-b" }} {{ index .Labels "c" }}"#), ["a-b", "c"]);
-        assert_eq!(labels("{{ if $labels.x }}{{ $labels.y | toUpper }}{{ end }}"), ["x", "y"]);
+        assert_eq!(
+            labels(r#"{{ index $labels "a-b" }} {{ index .Labels "c" }}"#),
+            ["a-b", "c"]
+        );
+        assert_eq!(
+            labels("{{ if $labels.x }}{{ $labels.y | toUpper }}{{ end }}"),
+            ["x", "y"]
+        );
         assert_eq!(labels("{{ printf \"%s\" ($labels.z) }}"), ["z"]);
         assert!(labels("static text").is_empty());
     }
 
     #[test]
     fn dot_inside_with_and_range_is_not_the_data() {
-        assert_eq!(labels("{{ with $labels }}{{ .Labels.a }}{{ end }}"), Vec::<String>::new());
+        assert_eq!(
+            labels("{{ with $labels }}{{ .Labels.a }}{{ end }}"),
+            Vec::<String>::new()
+        );
         assert_eq!(
             labels("{{ range query \"up\" }}{{ .Labels.job }}{{ $labels.b }}{{ end }}"),
             ["b"]

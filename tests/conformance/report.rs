@@ -265,7 +265,10 @@ fn docs(results: &[FileResults], tbl: &str) -> String {
          advisory because they depend on Prometheus's exact wording and positions. Error texts of \
          `expected_fail_message` are compared exactly. Statements are skipped only when they need \
          native histograms (they expect a histogram value or select a series that holds histogram \
-         samples) or when promql-parser cannot parse the expression (duration expressions).\n"
+         samples) or when promql-parser cannot parse the expression. Duration expressions \
+         (`[26m+4m]`, `offset (2 * 2)`), which promql-parser lacks, are folded into plain durations \
+         before parsing (`alertgate::promql::duration_expr`), as the scripts' engine settings enable \
+         Prometheus's `promql-duration-expr` feature.\n"
     );
     let _ = writeln!(s, "## Per file\n\n{tbl}");
     let _ = writeln!(s, "## Failing statements\n");
