@@ -20,7 +20,9 @@ for n in ${SIZES:-2000 20000}; do
   measure --name "promtool test rules, $n series x ${MINUTES}m" --cwd "$DIR" -- \
     "$PEERS/promtool" test rules test.yml
   if ! (cd "$DIR" && "$ALERTGATE" "${TEST_ARGS[@]}" test.yml 2>&1 >/dev/null | grep -qi "not implemented"); then
-    measure --name "alertgate test, $n series x ${MINUTES}m" --cwd "$DIR" -- \
+    # Exit 1: rules failed, e.g. at the 10,000-sample limit of unit tests that
+    # promtool shares but does not report (see bench/README.md).
+    measure --name "alertgate test, $n series x ${MINUTES}m" --ok 0,1 --cwd "$DIR" -- \
       "$ALERTGATE" "${TEST_ARGS[@]}" test.yml
   else
     echo "| alertgate test, $n series x ${MINUTES}m | not implemented yet | | | | |"

@@ -41,12 +41,24 @@ fn fleet(instances: usize) -> MemStore {
         };
         add("up", &[], 1.0, 0.0);
         for (c, per_min) in CODES.iter().zip([600.0, 60.0, 12.0, 1.0, 1.0]) {
-            add("http_requests_total", &[("code", c)], 1000.0 + i as f64, per_min);
+            add(
+                "http_requests_total",
+                &[("code", c)],
+                1000.0 + i as f64,
+                per_min,
+            );
         }
-        let mut cum = 0.0;
-        for (le, share) in LE.iter().zip([0.05, 0.15, 0.3, 0.2, 0.15, 0.08, 0.04, 0.02, 0.01, 0.0, 0.0, 0.0]) {
+        let mut cum = 0.0f64;
+        for (le, share) in LE.iter().zip([
+            0.05, 0.15, 0.3, 0.2, 0.15, 0.08, 0.04, 0.02, 0.01, 0.0, 0.0, 0.0,
+        ]) {
             cum += share * 300.0;
-            add("http_request_duration_seconds_bucket", &[("le", le)], 0.0, cum.round());
+            add(
+                "http_request_duration_seconds_bucket",
+                &[("le", le)],
+                0.0,
+                cum.round(),
+            );
         }
         add("node_filesystem_avail_bytes", &[], 60e9 - i as f64, 0.0);
         add("node_filesystem_size_bytes", &[], 100e9, 0.0);
@@ -67,8 +79,13 @@ fn bench_queries(c: &mut Criterion, group: &str, store: &MemStore, queries: &[(&
     g.sample_size(20);
     for (name, q) in queries {
         let expr = parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
-        let out = eng.instant(store, &expr, AT).unwrap_or_else(|e| panic!("{q}: {e}"));
-        assert!(format!("{:?}", out.value).len() > 20, "{q} returned nothing");
+        let out = eng
+            .instant(store, &expr, AT)
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert!(
+            format!("{:?}", out.value).len() > 20,
+            "{q} returned nothing"
+        );
         g.bench_with_input(BenchmarkId::from_parameter(name), &expr, |b, expr| {
             b.iter(|| eng.instant(store, black_box(expr), AT).unwrap())
         });
@@ -86,7 +103,10 @@ fn selectors(c: &mut Criterion) {
         &store,
         &[
             ("one_series", r#"up{job="job3",instance="10.0.3.3:9100"}"#),
-            ("name_and_label_500", r#"http_requests_total{job="job3",code="500"}"#),
+            (
+                "name_and_label_500",
+                r#"http_requests_total{job="job3",code="500"}"#,
+            ),
             ("regex_5xx_50k", r#"http_requests_total{code=~"5.."}"#),
             ("name_only_25k", "http_requests_total"),
         ],
@@ -103,7 +123,10 @@ fn rate(c: &mut Criterion) {
         &[
             ("rate_5m", "rate(http_requests_total[5m])"),
             ("increase_5m", "increase(http_requests_total[5m])"),
-            ("sum_by_job_rate", "sum by (job) (rate(http_requests_total[5m]))"),
+            (
+                "sum_by_job_rate",
+                "sum by (job) (rate(http_requests_total[5m]))",
+            ),
         ],
     );
 }
@@ -130,10 +153,22 @@ fn matching(c: &mut Criterion) {
         "vector_matching_10k",
         &store,
         &[
-            ("one_to_one", "node_filesystem_avail_bytes / node_filesystem_size_bytes"),
-            ("on_labels", "node_filesystem_avail_bytes / on (job, instance) node_filesystem_size_bytes"),
-            ("group_left_50k", "http_requests_total / ignoring (code) group_left node_filesystem_size_bytes"),
-            ("and_filter", "up and on (job, instance) node_filesystem_avail_bytes < 61e9"),
+            (
+                "one_to_one",
+                "node_filesystem_avail_bytes / node_filesystem_size_bytes",
+            ),
+            (
+                "on_labels",
+                "node_filesystem_avail_bytes / on (job, instance) node_filesystem_size_bytes",
+            ),
+            (
+                "group_left_50k",
+                "http_requests_total / ignoring (code) group_left node_filesystem_size_bytes",
+            ),
+            (
+                "and_filter",
+                "up and on (job, instance) node_filesystem_avail_bytes < 61e9",
+            ),
         ],
     );
 }
@@ -147,10 +182,19 @@ fn aggregation(c: &mut Criterion) {
         &[
             ("sum_all_series", r#"sum({__name__=~".+"})"#),
             ("sum_by_job_25k", "sum by (job) (http_requests_total)"),
-            ("sum_by_job_instance_25k", "sum by (job, instance) (http_requests_total)"),
-            ("count_without_code_25k", "count without (code) (http_requests_total)"),
+            (
+                "sum_by_job_instance_25k",
+                "sum by (job, instance) (http_requests_total)",
+            ),
+            (
+                "count_without_code_25k",
+                "count without (code) (http_requests_total)",
+            ),
             ("topk_25k", "topk(10, http_requests_total)"),
-            ("quantile_by_job_25k", "quantile by (job) (0.9, http_requests_total)"),
+            (
+                "quantile_by_job_25k",
+                "quantile by (job) (0.9, http_requests_total)",
+            ),
         ],
     );
 }

@@ -18,6 +18,15 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
+# systemd-analyze checks the unit files in examples/systemd/ (Debian package
+# systemd; installing it in a container starts nothing).
+if ! command -v systemd-analyze >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd
+fi
+
 export PATH="$PWD/.peers/bin:$PATH"
 cargo build --locked --bins
 cargo test --locked --lib --test integration

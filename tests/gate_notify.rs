@@ -100,7 +100,31 @@ fn a_failed_delivery_is_reported_and_keeps_the_exit_code() {
         "{}",
         describe(&out)
     );
+    assert!(
+        err.contains("1 of 1 deliveries failed; not queued: the config names no state_dir"),
+        "{err}"
+    );
     assert_eq!(srv.received().len(), 1, "one group, one attempt");
+
+    // With the service's state_dir, the failure lands in its dead-letter queue.
+    let out = check_outbox(dir.path(), &format!("state_dir: state\n{config}"));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let db = alertgate::outbox::Outbox::path_in(&dir.path().join("state"));
+    assert!(
+        stderr(&out).contains(&format!("moved to the dead-letter queue in {}", db.display())),
+        "{}",
+        describe(&out)
+    );
+    let store = alertgate::outbox::store::Store::open_read_only(&db).unwrap();
+    let dead = store.dead().unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        (dead[0].receiver.as_str(), dead[0].integration.as_str()),
+        ("ops", "webhook_configs.0")
+    );
+    assert_eq!(dead[0].last_status, Some(500));
+    assert_eq!(dead[0].notification.firing.len(), 3);
+    assert!(store.queued().unwrap().is_empty());
 
     // Nothing fires: nothing is sent, exit 0.
     let srv = Server::start(|_| (200, "text/plain".into(), "ok".into()));

@@ -12,7 +12,10 @@ fn chromium() -> Option<std::path::PathBuf> {
         .map(|n| std::path::Path::new("/usr/bin").join(n))
         .find(|p| p.is_file());
     if found.is_none() {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "chromium is missing (scripts/test.sh installs it)");
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "chromium is missing (scripts/test.sh installs it)"
+        );
         eprintln!("skipped: chromium not found");
     }
     found
@@ -39,26 +42,47 @@ fn status_page_renders_in_headless_chromium_with_alerts() {
         ag.alerts().into_iter().find(|a| a["state"] == "firing")
     });
     let silence = r#"{"matchers":[{"name":"queue","value":"orders","isRegex":false}],"endsAt":"2999-01-01T00:00:00Z","createdBy":"ops","comment":"planned <maintenance>"}"#;
-    let (s, body) = request(ag.port, "POST", "/api/v2/silences", &[("Content-Type", "application/json")], silence).unwrap();
+    let (s, body) = request(
+        ag.port,
+        "POST",
+        "/api/v2/silences",
+        &[("Content-Type", "application/json")],
+        silence,
+    )
+    .unwrap();
     assert_eq!(s, 200);
-    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["silenceID"].as_str().unwrap().to_string();
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["silenceID"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let shot = d.path().join("page.png");
     let profile = d.path().join("profile");
     let url = format!("http://127.0.0.1:{}/", ag.port);
     let run = |extra: &[String]| {
         Command::new(&chrome)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+            ])
             .arg(format!("--user-data-dir={}", profile.display()))
             .args(extra)
             .arg(&url)
             .output()
             .expect("run chromium")
     };
-    wait_until(Duration::from_secs(10), "rule error", || get(ag.port, "/").1.contains("same labelset").then_some(()));
+    wait_until(Duration::from_secs(10), "rule error", || {
+        get(ag.port, "/").1.contains("same labelset").then_some(())
+    });
     let out = run(&["--dump-dom".to_string()]);
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dom.contains("1 firing, 0 pending"), "{dom}");
     assert!(dom.contains("<td>firing</td>"), "{dom}");
     assert!(dom.contains("QueueHigh"), "{dom}");
@@ -70,8 +94,15 @@ fn status_page_renders_in_headless_chromium_with_alerts() {
     assert!(dom.contains("ops"), "{dom}");
     // The alert row names the silence that mutes it.
     assert!(dom.contains(&format!("<td>{id}</td></tr>")), "{dom}");
-    let out = run(&[format!("--screenshot={}", shot.display()), "--window-size=1200,900".into()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1200,900".into(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let png = std::fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     if let Ok(keep) = std::env::var("ALERTGATE_KEEP_SCREENSHOT") {

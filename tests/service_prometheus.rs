@@ -18,7 +18,9 @@ impl Drop for Kill {
 
 #[test]
 fn prometheus_sends_alerts_to_alertgate_and_scrapes_its_metrics() {
-    let Some(prom_bin) = peer("prometheus") else { return };
+    let Some(prom_bin) = peer("prometheus") else {
+        return;
+    };
     let d = tempfile::tempdir().unwrap();
     let rx = Receiver::start();
     let cfg = d.path().join("alertgate.yml");
@@ -48,8 +50,14 @@ fn prometheus_sends_alerts_to_alertgate_and_scrapes_its_metrics() {
     let prom_port = free_port();
     let _prom = Kill(
         Command::new(prom_bin)
-            .arg(format!("--config.file={}", d.path().join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", d.path().join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                d.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                d.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
             // Prometheus's first send waits for the resend delay (1m).
             .arg("--rules.alert.resend-delay=1s")
@@ -62,8 +70,14 @@ fn prometheus_sends_alerts_to_alertgate_and_scrapes_its_metrics() {
     // Routed by alertgate's tree to the pager webhook.
     let n = rx.wait_for("firing", "FromPrometheus", Duration::from_secs(60));
     assert_eq!(n["receiver"], "pager");
-    assert_eq!(n["alerts"][0]["annotations"]["summary"], "sent by prometheus");
-    assert!(n["alerts"][0]["generatorURL"].as_str().unwrap().contains("/graph?g0.expr="));
+    assert_eq!(
+        n["alerts"][0]["annotations"]["summary"],
+        "sent by prometheus"
+    );
+    assert!(n["alerts"][0]["generatorURL"]
+        .as_str()
+        .unwrap()
+        .contains("/graph?g0.expr="));
     let am = get_json(ag.port, "/api/v2/alerts");
     assert_eq!(am[0]["labels"]["alertname"], "FromPrometheus");
     assert_eq!(am[0]["receivers"][0]["name"], "pager");
@@ -71,14 +85,37 @@ fn prometheus_sends_alerts_to_alertgate_and_scrapes_its_metrics() {
     // Prometheus scraped /metrics: the target is up and the counter of
     // received alerts is visible through Prometheus's own query API.
     let q = |expr: &str| -> Option<String> {
-        let (s, body) = request(prom_port, "GET", &format!("/api/v1/query?query={expr}"), &[], "").ok()?;
+        let (s, body) = request(
+            prom_port,
+            "GET",
+            &format!("/api/v1/query?query={expr}"),
+            &[],
+            "",
+        )
+        .ok()?;
         let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-        (s == 200).then(|| v["data"]["result"][0]["value"][1].as_str().map(String::from)).flatten()
+        (s == 200)
+            .then(|| {
+                v["data"]["result"][0]["value"][1]
+                    .as_str()
+                    .map(String::from)
+            })
+            .flatten()
     };
-    wait_until(Duration::from_secs(60), "up{job=alertgate} == 1", || (q("up%7Bjob%3D%22alertgate%22%7D").as_deref() == Some("1")).then_some(()));
-    wait_until(Duration::from_secs(60), "alertgate_alerts_received_total > 0", || {
-        q("alertgate_alerts_received_total").and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0)
+    wait_until(Duration::from_secs(60), "up{job=alertgate} == 1", || {
+        (q("up%7Bjob%3D%22alertgate%22%7D").as_deref() == Some("1")).then_some(())
     });
-    let info = wait_until(Duration::from_secs(30), "build info", || q("alertgate_build_info"));
+    wait_until(
+        Duration::from_secs(60),
+        "alertgate_alerts_received_total > 0",
+        || {
+            q("alertgate_alerts_received_total")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0)
+        },
+    );
+    let info = wait_until(Duration::from_secs(30), "build info", || {
+        q("alertgate_build_info")
+    });
     assert_eq!(info, "1");
 }

@@ -55,7 +55,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(port: u16, handler: Handler) -> Server {
-        let mut s = Server { port, stop: Arc::new(AtomicBool::new(false)), handler, thread: None };
+        let mut s = Server {
+            port,
+            stop: Arc::new(AtomicBool::new(false)),
+            handler,
+            thread: None,
+        };
         s.listen();
         s
     }
@@ -114,7 +119,10 @@ impl Target {
     pub fn start(text: &str) -> Target {
         let t = Arc::new(Mutex::new(text.to_string()));
         let t2 = t.clone();
-        let server = Server::start(free_port(), Arc::new(move |_r: &Req| (200, t2.lock().unwrap().clone())));
+        let server = Server::start(
+            free_port(),
+            Arc::new(move |_r: &Req| (200, t2.lock().unwrap().clone())),
+        );
         Target { server, text: t }
     }
 
@@ -156,9 +164,16 @@ impl Receiver {
     /// Waits until a notification with this `status` (firing/resolved) for
     /// `alertname` arrived.
     pub fn wait_for(&self, status: &str, alertname: &str, within: Duration) -> Value {
-        wait_until(within, &format!("{status} notification for {alertname}"), || {
-            self.all().into_iter().find(|v| v["status"] == status && v["groupLabels"]["alertname"] == alertname || v["status"] == status && v["commonLabels"]["alertname"] == alertname)
-        })
+        wait_until(
+            within,
+            &format!("{status} notification for {alertname}"),
+            || {
+                self.all().into_iter().find(|v| {
+                    v["status"] == status && v["groupLabels"]["alertname"] == alertname
+                        || v["status"] == status && v["commonLabels"]["alertname"] == alertname
+                })
+            },
+        )
     }
 }
 
@@ -175,10 +190,19 @@ pub fn wait_until<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option
 }
 
 /// An HTTP/1.0 request with extra headers; returns (status, body).
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -186,7 +210,11 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     let mut raw = String::new();
     s.read_to_string(&mut raw)?;
     let (h, b) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
-    let status = h.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = h
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     Ok((status, b.to_string()))
 }
 
@@ -233,7 +261,11 @@ impl Alertgate {
             if let Ok(Some(s)) = ag.child.try_wait() {
                 panic!("alertgate exited early ({s}): {}", ag.log_text());
             }
-            assert!(Instant::now() < deadline, "alertgate not healthy: {}", ag.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "alertgate not healthy: {}",
+                ag.log_text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         ag
@@ -244,7 +276,11 @@ impl Alertgate {
     }
 
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status().unwrap();
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
 
@@ -256,13 +292,19 @@ impl Alertgate {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return (s, start.elapsed());
             }
-            assert!(start.elapsed() < within, "alertgate did not exit within {within:?}");
+            assert!(
+                start.elapsed() < within,
+                "alertgate did not exit within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     pub fn alerts(&self) -> Vec<Value> {
-        get_json(self.port, "/api/v1/alerts")["data"]["alerts"].as_array().cloned().unwrap_or_default()
+        get_json(self.port, "/api/v1/alerts")["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 

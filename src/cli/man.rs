@@ -94,6 +94,15 @@ fn subcommand_section(roff: &mut Roff, parent: &str, sub: &clap::Command) {
         if !defaults.is_empty() && !arg.is_hide_default_value_set() {
             help = format!("{help} [default: {}]", defaults.join(", "));
         }
+        let values: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        if !values.is_empty() && !arg.is_hide_possible_values_set() {
+            help = format!("{help} [possible values: {}]", values.join(", "));
+        }
         roff.text([roman(help)]);
     }
     for nested in sub.get_subcommands() {

@@ -24,7 +24,10 @@ pub struct RunArgs {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ALERTGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn fail(msg: &str) -> u8 {
@@ -38,19 +41,34 @@ pub fn run(a: &RunArgs) -> u8 {
         Ok(c) => c,
         Err(e) => return fail(&format!("{e:#}")),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(&e.to_string()),
     };
     let code = rt.block_on(async {
         if a.once {
-            match service::run_once(cfg, Arc::new(service::deliver::NotifyDeliver::default()), crate::clock::now_ms).await {
+            match service::run_once(
+                cfg,
+                Arc::new(service::deliver::NotifyDeliver::default()),
+                crate::clock::now_ms,
+            )
+            .await
+            {
                 Ok(r) if r.rule_errors == 0 && r.undelivered == 0 => exit::OK,
-                Ok(r) => fail(&format!("{} rule evaluation errors, {} notifications not delivered", r.rule_errors, r.undelivered)),
+                Ok(r) => fail(&format!(
+                    "{} rule evaluation errors, {} notifications not delivered",
+                    r.rule_errors, r.undelivered
+                )),
                 Err(e) => fail(&format!("{e:#}")),
             }
         } else {
-            let opts = ServeOptions { listen: a.listen.clone(), ..ServeOptions::default() };
+            let opts = ServeOptions {
+                listen: a.listen.clone(),
+                ..ServeOptions::default()
+            };
             match service::serve(cfg, opts).await {
                 Ok(()) => exit::OK,
                 Err(e) => fail(&format!("{e:#}")),

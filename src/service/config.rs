@@ -132,7 +132,10 @@ impl SecretSource {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScrapeAuth {
-    Basic { username: String, password: Option<SecretSource> },
+    Basic {
+        username: String,
+        password: Option<SecretSource>,
+    },
     Bearer(SecretSource),
 }
 
@@ -233,8 +236,18 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
         yaml_serde::from_str(src).map_err(|e| anyhow!("{file}: {e}"))?
     };
     let mut problems = Vec::new();
-    let eval_ms = dur("evaluation_interval", &raw.evaluation_interval, 60_000, &mut problems);
-    let scrape_default = dur("scrape_interval", &raw.scrape_interval, 60_000, &mut problems);
+    let eval_ms = dur(
+        "evaluation_interval",
+        &raw.evaluation_interval,
+        60_000,
+        &mut problems,
+    );
+    let scrape_default = dur(
+        "scrape_interval",
+        &raw.scrape_interval,
+        60_000,
+        &mut problems,
+    );
     let timeout_default = dur("scrape_timeout", &raw.scrape_timeout, 10_000, &mut problems);
     let mut jobs = std::collections::HashSet::new();
     let mut scrape_configs = Vec::new();
@@ -247,7 +260,12 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
         if !jobs.insert(job.clone()) {
             problems.push(format!("{at}.job_name: {job:?} is not unique"));
         }
-        let interval = dur(&format!("{at}.scrape_interval"), &sc.scrape_interval, scrape_default, &mut problems);
+        let interval = dur(
+            &format!("{at}.scrape_interval"),
+            &sc.scrape_interval,
+            scrape_default,
+            &mut problems,
+        );
         let timeout = dur(
             &format!("{at}.scrape_timeout"),
             &sc.scrape_timeout,
@@ -259,7 +277,9 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
         }
         let scheme = sc.scheme.clone().unwrap_or_else(|| "http".into());
         if scheme != "http" && scheme != "https" {
-            problems.push(format!("{at}.scheme: must be http or https, not {scheme:?}"));
+            problems.push(format!(
+                "{at}.scheme: must be http or https, not {scheme:?}"
+            ));
         }
         let auth = match (&sc.basic_auth, &sc.bearer_token, &sc.bearer_token_file) {
             (None, None, None) => None,
@@ -269,7 +289,9 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
                     (None, Some(f)) => Some(SecretSource::File(resolve_rel(&base, f).into())),
                     (None, None) => None,
                     _ => {
-                        problems.push(format!("{at}.basic_auth: at most one of password and password_file"));
+                        problems.push(format!(
+                            "{at}.basic_auth: at most one of password and password_file"
+                        ));
                         None
                     }
                 };
@@ -279,9 +301,13 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
                 })
             }
             (None, Some(t), None) => Some(ScrapeAuth::Bearer(SecretSource::Inline(t.clone()))),
-            (None, None, Some(f)) => Some(ScrapeAuth::Bearer(SecretSource::File(resolve_rel(&base, f).into()))),
+            (None, None, Some(f)) => Some(ScrapeAuth::Bearer(SecretSource::File(
+                resolve_rel(&base, f).into(),
+            ))),
             _ => {
-                problems.push(format!("{at}: at most one of basic_auth, bearer_token and bearer_token_file"));
+                problems.push(format!(
+                    "{at}: at most one of basic_auth, bearer_token and bearer_token_file"
+                ));
                 None
             }
         };
@@ -290,18 +316,32 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
             let targets = g.targets.clone().unwrap_or_default();
             for t in &targets {
                 if t.is_empty() || t.contains('/') {
-                    problems.push(format!("{at}.static_configs.{j}: invalid target {t:?} (want host:port)"));
+                    problems.push(format!(
+                        "{at}.static_configs.{j}: invalid target {t:?} (want host:port)"
+                    ));
                 }
             }
             static_configs.push((targets, g.labels.clone().unwrap_or_default()));
         }
         let mut file_sd = Vec::new();
         for (j, f) in sc.file_sd_configs.iter().flatten().enumerate() {
-            let files: Vec<String> = f.files.iter().flatten().map(|p| resolve_rel(&base, p)).collect();
+            let files: Vec<String> = f
+                .files
+                .iter()
+                .flatten()
+                .map(|p| resolve_rel(&base, p))
+                .collect();
             if files.is_empty() {
-                problems.push(format!("{at}.file_sd_configs.{j}.files: at least one file is required"));
+                problems.push(format!(
+                    "{at}.file_sd_configs.{j}.files: at least one file is required"
+                ));
             }
-            let refresh_ms = dur(&format!("{at}.file_sd_configs.{j}.refresh_interval"), &f.refresh_interval, 300_000, &mut problems);
+            let refresh_ms = dur(
+                &format!("{at}.file_sd_configs.{j}.refresh_interval"),
+                &f.refresh_interval,
+                300_000,
+                &mut problems,
+            );
             file_sd.push(FileSd { files, refresh_ms });
         }
         scrape_configs.push(ScrapeConfig {
@@ -317,7 +357,11 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
         });
     }
     let web_raw = raw.web.unwrap_or_default();
-    let write_token = match web_raw.auth.as_ref().map(|a| (&a.bearer_token_env, &a.bearer_token_file)) {
+    let write_token = match web_raw
+        .auth
+        .as_ref()
+        .map(|a| (&a.bearer_token_env, &a.bearer_token_file))
+    {
         None | Some((None, None)) => None,
         Some((Some(e), None)) => Some(SecretSource::Env(e.clone())),
         Some((None, Some(f))) => Some(SecretSource::File(resolve_rel(&base, f).into())),
@@ -327,10 +371,17 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
         }
     };
     let web = WebConfig {
-        listen_address: web_raw.listen_address.unwrap_or_else(|| DEFAULT_LISTEN.into()),
+        listen_address: web_raw
+            .listen_address
+            .unwrap_or_else(|| DEFAULT_LISTEN.into()),
         write_token,
         max_request_bytes: web_raw.max_request_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
-        request_timeout_ms: dur("web.request_timeout", &web_raw.request_timeout, 30_000, &mut problems),
+        request_timeout_ms: dur(
+            "web.request_timeout",
+            &web_raw.request_timeout,
+            30_000,
+            &mut problems,
+        ),
     };
     let datasource = match crate::datasource::config::parse_str(src, &file) {
         Ok(d) => d,
@@ -361,8 +412,12 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
     } else {
         None
     };
-    let rule_file_patterns: Vec<String> =
-        raw.rule_files.iter().flatten().map(|p| resolve_rel(&base, p)).collect();
+    let rule_file_patterns: Vec<String> = raw
+        .rule_files
+        .iter()
+        .flatten()
+        .map(|p| resolve_rel(&base, p))
+        .collect();
     let rule_files = if rule_file_patterns.is_empty() {
         Vec::new()
     } else {
@@ -415,7 +470,9 @@ mod tests {
         let sc = &c.scrape_configs[0];
         assert_eq!((sc.interval_ms, sc.timeout_ms), (5_000, 5_000));
         assert_eq!(sc.metrics_path, "/metrics");
-        assert!(matches!(&sc.auth, Some(ScrapeAuth::Basic { password: Some(SecretSource::File(p)), .. }) if p.ends_with("pw")));
+        assert!(
+            matches!(&sc.auth, Some(ScrapeAuth::Basic { password: Some(SecretSource::File(p)), .. }) if p.ends_with("pw"))
+        );
         assert_eq!(c.web.write_token, Some(SecretSource::Env("TOKEN".into())));
         assert!(c.routing.is_some());
     }
@@ -425,7 +482,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let src = "evaluation_interval: soon\nscrape_configs:\n- static_configs: []\n- job_name: a\n  scheme: ftp\nrule_files: [missing.yml]\n";
         let e = format!("{:#}", parse_in(d.path(), src).unwrap_err());
-        for want in ["evaluation_interval", "job_name: is required", "scheme", "missing.yml"] {
+        for want in [
+            "evaluation_interval",
+            "job_name: is required",
+            "scheme",
+            "missing.yml",
+        ] {
             assert!(e.contains(want), "{want} not in {e}");
         }
     }
@@ -434,7 +496,10 @@ mod tests {
     fn example_config_is_valid() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/service/alertgate.yml");
         let c = load(&p).unwrap();
-        assert!(c.rule_files[0].groups.iter().any(|g| g.name == "stage0-canary"));
+        assert!(c.rule_files[0]
+            .groups
+            .iter()
+            .any(|g| g.name == "stage0-canary"));
         assert_eq!(c.scrape_configs[0].interval_ms, 15_000);
         assert_eq!(c.scrape_configs[0].file_sd[0].refresh_ms, 60_000);
         assert_eq!(c.routing.unwrap().receivers.len(), 2);

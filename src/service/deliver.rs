@@ -42,8 +42,14 @@ impl Deliver for NotifyDeliver {
             return Ok(());
         };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.as_ref().is_none_or(|(fp, _)| *fp != loaded.routing_fp) {
-            let built = build_receivers(routing).map_err(|e| DeliverError { message: e.to_string(), retryable: false })?;
+        if cache
+            .as_ref()
+            .is_none_or(|(fp, _)| *fp != loaded.routing_fp)
+        {
+            let built = build_receivers(routing).map_err(|e| DeliverError {
+                message: e.to_string(),
+                retryable: false,
+            })?;
             *cache = Some((loaded.routing_fp.clone(), built));
         }
         let notifiers = &cache.as_ref().expect("just built").1;
@@ -59,7 +65,10 @@ impl Deliver for NotifyDeliver {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(DeliverError { message: errors.join("; "), retryable })
+            Err(DeliverError {
+                message: errors.join("; "),
+                retryable,
+            })
         }
     }
 }

@@ -7,9 +7,10 @@
 use super::feed;
 use super::metrics::names;
 use super::runtime::{GroupRun, Loaded, Runtime};
+use super::store::Backend;
 use crate::alerting::AlertState;
-use crate::rules::{eval_group, EvalContext, RuleEvalError};
 use crate::model::Labels;
+use crate::rules::{eval_group, EvalContext, RuleEvalError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,11 +27,22 @@ pub fn missed_ticks(ts: i64, done: i64, interval_ms: i64) -> i64 {
 
 /// Evaluates `g` once at `ts`, records status and metrics, and pushes the
 /// group's alerts to the dispatcher. Returns the rule errors.
-pub async fn eval_once(rt: &Arc<Runtime>, loaded: &Arc<Loaded>, g: &Arc<GroupRun>, ts: i64, open_ended: bool) -> Vec<RuleEvalError> {
+pub async fn eval_once(
+    rt: &Arc<Runtime>,
+    loaded: &Arc<Loaded>,
+    g: &Arc<GroupRun>,
+    ts: i64,
+    open_ended: bool,
+) -> Vec<RuleEvalError> {
     let started = (rt.now)();
     let (l2, g2) = (loaded.clone(), g.clone());
     let res = tokio::task::spawn_blocking(move || {
-        let external = Labels::from_pairs(l2.config.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let external = Labels::from_pairs(
+            l2.config
+                .external_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         let ctx = EvalContext {
             querier: &*l2.querier,
             appender: &*l2.querier,
@@ -38,7 +50,14 @@ pub async fn eval_once(rt: &Arc<Runtime>, loaded: &Arc<Loaded>, g: &Arc<GroupRun
             external_url: l2.config.external_url.clone(),
         };
         let mut st = g2.state.lock().unwrap_or_else(|e| e.into_inner());
-        eval_group(&g2.group, &mut st, &ctx, ts)
+        let out = eval_group(&g2.group, &mut st, &ctx, ts);
+        // The client collects the server's warnings; drain them each round.
+        if let Backend::Remote(h) = &l2.querier.backend {
+            for (expr, w) in h.take_warnings() {
+                tracing::debug!(group = %g2.key, expr = %expr, warning = %w, "Datasource warning.");
+            }
+        }
+        out
     })
     .await;
     let outcome = match res {
@@ -64,13 +83,24 @@ pub async fn eval_once(rt: &Arc<Runtime>, loaded: &Arc<Loaded>, g: &Arc<GroupRun
     let key = g.key.as_str();
     rt.metrics.inc(names::EVALS, &[("rule_group", key)], 1.0);
     if !outcome.errors.is_empty() {
-        rt.metrics.inc(names::EVAL_FAILURES, &[("rule_group", key)], outcome.errors.len() as f64);
+        rt.metrics.inc(
+            names::EVAL_FAILURES,
+            &[("rule_group", key)],
+            outcome.errors.len() as f64,
+        );
         for e in &outcome.errors {
             tracing::warn!(group = %g.key, rule = %e.rule, error = %e.message, "Rule evaluation failed.");
         }
     }
-    rt.metrics.set(names::EVAL_DURATION, &[("rule_group", key)], dur);
-    let alerts = feed::routing_alerts(g, ts, &loaded.config.external_labels, &loaded.config.external_url, open_ended);
+    rt.metrics
+        .set(names::EVAL_DURATION, &[("rule_group", key)], dur);
+    let alerts = feed::routing_alerts(
+        g,
+        ts,
+        &loaded.config.external_labels,
+        &loaded.config.external_url,
+        open_ended,
+    );
     feed::push_alerts(rt, alerts, done);
     update_alert_gauges(rt, loaded);
     outcome.errors
@@ -89,8 +119,10 @@ pub fn update_alert_gauges(rt: &Runtime, loaded: &Loaded) {
             }
         }
     }
-    rt.metrics.set(names::ALERTS, &[("state", "pending")], pending);
-    rt.metrics.set(names::ALERTS, &[("state", "firing")], firing);
+    rt.metrics
+        .set(names::ALERTS, &[("state", "pending")], pending);
+    rt.metrics
+        .set(names::ALERTS, &[("state", "firing")], firing);
 }
 
 /// Runs one group until the task is aborted.
@@ -106,7 +138,8 @@ pub async fn run_group(rt: Arc<Runtime>, loaded: Arc<Loaded>, g: Arc<GroupRun>) 
         let done = (rt.now)();
         let missed = missed_ticks(ts, done, iv);
         if missed > 0 {
-            rt.metrics.inc(names::MISSED, &[("rule_group", &g.key)], missed as f64);
+            rt.metrics
+                .inc(names::MISSED, &[("rule_group", &g.key)], missed as f64);
             tracing::warn!(group = %g.key, missed, "Rule group evaluation took longer than its interval.");
         }
         ts = next_tick(done.max(ts), iv);

@@ -37,7 +37,9 @@ pub fn routing_alerts(
             let ends_at = match a.state {
                 AlertState::Firing if open_ended => None,
                 AlertState::Firing => Some(ts + valid_for(g.interval_ms)),
-                AlertState::Inactive if a.resolved_at == Some(ts) && a.fired_at.is_some() => a.resolved_at,
+                AlertState::Inactive if a.resolved_at == Some(ts) && a.fired_at.is_some() => {
+                    a.resolved_at
+                }
                 _ => continue,
             };
             let mut labels = a.labels.clone();
@@ -62,11 +64,16 @@ fn generator_url(base: &str, expr: &str) -> String {
     let enc: String = expr
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect();
-    format!("{}/graph?g0.expr={enc}&g0.tab=1", base.trim_end_matches('/'))
+    format!(
+        "{}/graph?g0.expr={enc}&g0.tab=1",
+        base.trim_end_matches('/')
+    )
 }
 
 /// Pushes alerts into the dispatcher and queues what it flushes.
@@ -107,7 +114,10 @@ pub async fn run_ticker(rt: Arc<Runtime>) {
 /// The largest `group_wait` of the routing tree (one-shot mode flushes at
 /// `now + group_wait` so a single round still notifies).
 pub fn max_group_wait(r: &crate::routing::Route) -> i64 {
-    r.routes.iter().map(max_group_wait).fold(r.opts.group_wait_ms, i64::max)
+    r.routes
+        .iter()
+        .map(max_group_wait)
+        .fold(r.opts.group_wait_ms, i64::max)
 }
 
 /// Labels without the external labels (for display).

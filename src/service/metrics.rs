@@ -54,33 +54,82 @@ impl Metrics {
     pub fn new() -> Self {
         use names::*;
         let decl: [(&'static str, Kind, &'static str); 16] = [
-            (BUILD_INFO, Kind::Gauge, "Build information; the value is 1."),
+            (
+                BUILD_INFO,
+                Kind::Gauge,
+                "Build information; the value is 1.",
+            ),
             (EVALS, Kind::Counter, "Rule group evaluations."),
-            (EVAL_FAILURES, Kind::Counter, "Rule evaluations that failed, per group."),
-            (EVAL_DURATION, Kind::Gauge, "Duration of the last evaluation of the group."),
-            (MISSED, Kind::Counter, "Evaluation ticks skipped because the previous one was still running."),
+            (
+                EVAL_FAILURES,
+                Kind::Counter,
+                "Rule evaluations that failed, per group.",
+            ),
+            (
+                EVAL_DURATION,
+                Kind::Gauge,
+                "Duration of the last evaluation of the group.",
+            ),
+            (
+                MISSED,
+                Kind::Counter,
+                "Evaluation ticks skipped because the previous one was still running.",
+            ),
             (ALERTS, Kind::Gauge, "Alerts of alerting rules by state."),
-            (SENT, Kind::Counter, "Notifications delivered, per receiver."),
-            (FAILED, Kind::Counter, "Notifications that failed after retries, per receiver."),
+            (
+                SENT,
+                Kind::Counter,
+                "Notifications delivered, per receiver.",
+            ),
+            (
+                FAILED,
+                Kind::Counter,
+                "Notifications that failed after retries, per receiver.",
+            ),
             (QUEUE, Kind::Gauge, "Notifications waiting for delivery."),
-            (DLQ, Kind::Gauge, "Notifications given up on, kept in the dead-letter queue."),
-            (RECEIVED, Kind::Counter, "Alerts received through POST /api/v2/alerts."),
+            (
+                DLQ,
+                Kind::Gauge,
+                "Notifications given up on, kept in the dead-letter queue.",
+            ),
+            (
+                RECEIVED,
+                Kind::Counter,
+                "Alerts received through POST /api/v2/alerts.",
+            ),
             (SCRAPES, Kind::Counter, "Scrapes of targets, per job."),
-            (SCRAPE_FAILURES, Kind::Counter, "Failed scrapes of targets, per job."),
-            (RELOAD_OK, Kind::Gauge, "Whether the last configuration reload succeeded."),
-            (RELOAD_TS, Kind::Gauge, "Time of the last successful configuration load."),
+            (
+                SCRAPE_FAILURES,
+                Kind::Counter,
+                "Failed scrapes of targets, per job.",
+            ),
+            (
+                RELOAD_OK,
+                Kind::Gauge,
+                "Whether the last configuration reload succeeded.",
+            ),
+            (
+                RELOAD_TS,
+                Kind::Gauge,
+                "Time of the last successful configuration load.",
+            ),
             (SILENCES, Kind::Gauge, "Silences by state."),
         ];
         let mut m = BTreeMap::new();
         for (name, kind, help) in decl {
-            m.insert(name, Family { help, kind, series: BTreeMap::new() });
+            m.insert(
+                name,
+                Family {
+                    help,
+                    kind,
+                    series: BTreeMap::new(),
+                },
+            );
         }
-        let me = Metrics { families: Mutex::new(m) };
-        me.set(
-            BUILD_INFO,
-            &[("version", env!("CARGO_PKG_VERSION"))],
-            1.0,
-        );
+        let me = Metrics {
+            families: Mutex::new(m),
+        };
+        me.set(BUILD_INFO, &[("version", env!("CARGO_PKG_VERSION"))], 1.0);
         me
     }
 
@@ -135,7 +184,11 @@ impl Metrics {
                         if i > 0 {
                             out.push(',');
                         }
-                        let esc = l.value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+                        let esc = l
+                            .value
+                            .replace('\\', "\\\\")
+                            .replace('"', "\\\"")
+                            .replace('\n', "\\n");
                         let _ = write!(out, "{}=\"{esc}\"", l.name);
                     }
                     out.push('}');
@@ -160,7 +213,12 @@ mod tests {
         m.set(names::QUEUE, &[], 3.0);
         let text = m.render();
         let samples = parse(&text, Format::Text).unwrap();
-        let find = |n: &str| samples.iter().find(|s| s.labels.get("__name__") == Some(n)).map(|s| s.v);
+        let find = |n: &str| {
+            samples
+                .iter()
+                .find(|s| s.labels.get("__name__") == Some(n))
+                .map(|s| s.v)
+        };
         assert_eq!(find(names::EVALS), Some(2.0));
         assert_eq!(find(names::QUEUE), Some(3.0));
         assert_eq!(find(names::BUILD_INFO), Some(1.0));

@@ -46,13 +46,17 @@ impl Outbox {
         if ns.is_empty() {
             return;
         }
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).extend(ns);
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ns);
         self.wake.notify_one();
     }
 
     /// Waiting plus being sent.
     pub fn depth(&self) -> usize {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len() + self.in_flight.load(Ordering::SeqCst)
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
+            + self.in_flight.load(Ordering::SeqCst)
     }
 
     pub fn dlq_len(&self) -> usize {
@@ -82,8 +86,16 @@ impl Outbox {
 
     /// Writes the queue and the dead letters to `state_dir`.
     pub fn persist(&self) -> std::io::Result<()> {
-        let Some(d) = &self.state_dir else { return Ok(()) };
-        let queued: Vec<Value> = self.queue.lock().unwrap_or_else(|e| e.into_inner()).iter().map(to_json).collect();
+        let Some(d) = &self.state_dir else {
+            return Ok(());
+        };
+        let queued: Vec<Value> = self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(to_json)
+            .collect();
         let dead: Vec<Value> = self
             .dlq
             .lock()
@@ -93,23 +105,41 @@ impl Outbox {
             .collect();
         std::fs::create_dir_all(d)?;
         let tmp = d.join(format!(".{OUTBOX_FILE}.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&json!({"queued": queued, "dead": dead}))?)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&json!({"queued": queued, "dead": dead}))?,
+        )?;
         std::fs::rename(tmp, d.join(OUTBOX_FILE))
     }
 
     fn restore(&self) {
         let Some(d) = &self.state_dir else { return };
-        let Ok(text) = std::fs::read_to_string(d.join(OUTBOX_FILE)) else { return };
+        let Ok(text) = std::fs::read_to_string(d.join(OUTBOX_FILE)) else {
+            return;
+        };
         let Ok(v) = serde_json::from_str::<Value>(&text) else {
             tracing::warn!(path = %d.join(OUTBOX_FILE).display(), "Outbox file is not valid, ignored.");
             return;
         };
-        let queued = v["queued"].as_array().into_iter().flatten().filter_map(from_json);
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).extend(queued);
+        let queued = v["queued"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(from_json);
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(queued);
         let dead = v["dead"].as_array().into_iter().flatten().filter_map(|d| {
-            Some((from_json(&d["notification"])?, d["error"].as_str().unwrap_or_default().to_string()))
+            Some((
+                from_json(&d["notification"])?,
+                d["error"].as_str().unwrap_or_default().to_string(),
+            ))
         });
-        self.dlq.lock().unwrap_or_else(|e| e.into_inner()).extend(dead);
+        self.dlq
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(dead);
     }
 }
 
@@ -118,7 +148,8 @@ pub async fn run_worker(rt: Arc<Runtime>, deliver: Arc<dyn Deliver>) {
     loop {
         let Some(n) = rt.outbox.pop() else {
             // Re-check after a short while even without a wake-up.
-            let _ = tokio::time::timeout(Duration::from_millis(200), rt.outbox.wake.notified()).await;
+            let _ =
+                tokio::time::timeout(Duration::from_millis(200), rt.outbox.wake.notified()).await;
             continue;
         };
         deliver_one(&rt, &deliver, n).await;
@@ -137,10 +168,16 @@ async fn deliver_one(rt: &Arc<Runtime>, deliver: &Arc<dyn Deliver>, n: Notificat
         let (d, n2) = (deliver.clone(), n.clone());
         let res = tokio::task::spawn_blocking(move || d.deliver(&n2, &loaded))
             .await
-            .unwrap_or_else(|e| Err(DeliverError { message: format!("delivery task failed: {e}"), retryable: false }));
+            .unwrap_or_else(|e| {
+                Err(DeliverError {
+                    message: format!("delivery task failed: {e}"),
+                    retryable: false,
+                })
+            });
         match res {
             Ok(()) => {
-                rt.metrics.inc(names::SENT, &[("receiver", &n.receiver)], 1.0);
+                rt.metrics
+                    .inc(names::SENT, &[("receiver", &n.receiver)], 1.0);
                 return;
             }
             Err(e) => {
@@ -152,19 +189,28 @@ async fn deliver_one(rt: &Arc<Runtime>, deliver: &Arc<dyn Deliver>, n: Notificat
             }
         }
     }
-    rt.metrics.inc(names::FAILED, &[("receiver", &n.receiver)], 1.0);
+    rt.metrics
+        .inc(names::FAILED, &[("receiver", &n.receiver)], 1.0);
     tracing::error!(receiver = %n.receiver, error = %last_err, "Notification moved to the dead-letter queue.");
-    rt.outbox.dlq.lock().unwrap_or_else(|e| e.into_inner()).push((n, last_err));
+    rt.outbox
+        .dlq
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((n, last_err));
 }
 
 fn labels_to(l: &Labels) -> Value {
-    Value::Object(l.iter().map(|x| (x.name.clone(), Value::String(x.value.clone()))).collect())
+    Value::Object(
+        l.iter()
+            .map(|x| (x.name.clone(), Value::String(x.value.clone())))
+            .collect(),
+    )
 }
 
 fn labels_from(v: &Value) -> Option<Labels> {
-    Some(Labels::from_pairs(
-        v.as_object()?.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())),
-    ))
+    Some(Labels::from_pairs(v.as_object()?.iter().map(|(k, v)| {
+        (k.clone(), v.as_str().unwrap_or_default().to_string())
+    })))
 }
 
 fn alert_to(a: &Alert) -> Value {
@@ -190,7 +236,8 @@ fn to_json(n: &Notification) -> Value {
 }
 
 fn from_json(v: &Value) -> Option<Notification> {
-    let alerts = |k: &str| -> Option<Vec<Alert>> { v[k].as_array()?.iter().map(alert_from).collect() };
+    let alerts =
+        |k: &str| -> Option<Vec<Alert>> { v[k].as_array()?.iter().map(alert_from).collect() };
     Some(Notification {
         at: v["at"].as_i64()?,
         receiver: v["receiver"].as_str()?.to_string(),

@@ -16,10 +16,18 @@ pub fn start_tasks(rt: &Arc<Runtime>) {
     let loaded = rt.loaded();
     let mut tasks = rt.tasks.lock().unwrap_or_else(|e| e.into_inner());
     for g in &loaded.groups {
-        tasks.push(tokio::spawn(super::eval_loop::run_group(rt.clone(), loaded.clone(), g.clone())));
+        tasks.push(tokio::spawn(super::eval_loop::run_group(
+            rt.clone(),
+            loaded.clone(),
+            g.clone(),
+        )));
     }
     for sc in &loaded.config.scrape_configs {
-        tasks.push(tokio::spawn(super::scrape::run_job(rt.clone(), sc.clone(), loaded.retention_ms)));
+        tasks.push(tokio::spawn(super::scrape::run_job(
+            rt.clone(),
+            sc.clone(),
+            loaded.retention_ms,
+        )));
     }
 }
 
@@ -37,10 +45,12 @@ pub async fn reload(rt: &Arc<Runtime>) -> Result<(), String> {
     };
     rt.stop_tasks();
     let prev = rt.loaded();
-    let (store, health, now, prev2) = (rt.store.clone(), rt.ds_health.clone(), rt.now, prev.clone());
-    let built = tokio::task::spawn_blocking(move || build_loaded(cfg, &store, &health, Some(&prev2), now))
-        .await
-        .unwrap_or_else(|e| Err(anyhow::anyhow!("reload task failed: {e}")));
+    let (store, health, now, prev2) =
+        (rt.store.clone(), rt.ds_health.clone(), rt.now, prev.clone());
+    let built =
+        tokio::task::spawn_blocking(move || build_loaded(cfg, &store, &health, Some(&prev2), now))
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("reload task failed: {e}")));
     let new = match built {
         Ok(n) => Arc::new(n),
         Err(e) => {
@@ -53,22 +63,39 @@ pub async fn reload(rt: &Arc<Runtime>) -> Result<(), String> {
     if routing_changed {
         // The new tree starts with an empty notification log: alerts that
         // fire now are notified once through the new routes.
-        *rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner()) = new_dispatcher(new.config.routing.as_ref(), &rt.silences);
+        *rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner()) =
+            new_dispatcher(new.config.routing.as_ref(), &rt.silences);
         let now = (rt.now)();
         for g in &new.groups {
-            let ts = g.status.lock().unwrap_or_else(|e| e.into_inner()).last_eval.unwrap_or(now);
-            let alerts = feed::routing_alerts(g, ts, &new.config.external_labels, &new.config.external_url, false)
-                .into_iter()
-                .filter(|a| a.ends_at.is_none_or(|e| e > now))
-                .collect();
+            let ts = g
+                .status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .last_eval
+                .unwrap_or(now);
+            let alerts = feed::routing_alerts(
+                g,
+                ts,
+                &new.config.external_labels,
+                &new.config.external_url,
+                false,
+            )
+            .into_iter()
+            .filter(|a| a.ends_at.is_none_or(|e| e > now))
+            .collect();
             feed::push_alerts(rt, alerts, now);
         }
     }
     start_tasks(rt);
     *rt.reload_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
     rt.metrics.set(names::RELOAD_OK, &[], 1.0);
-    rt.metrics.set(names::RELOAD_TS, &[], (rt.now)() as f64 / 1000.0);
-    tracing::info!(groups = new.groups.len(), routing_changed, "Configuration reloaded.");
+    rt.metrics
+        .set(names::RELOAD_TS, &[], (rt.now)() as f64 / 1000.0);
+    tracing::info!(
+        groups = new.groups.len(),
+        routing_changed,
+        "Configuration reloaded."
+    );
     Ok(())
 }
 

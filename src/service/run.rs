@@ -27,7 +27,11 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { listen: None, deliver: Arc::new(NotifyDeliver::default()), now: crate::clock::now_ms }
+        ServeOptions {
+            listen: None,
+            deliver: Arc::new(NotifyDeliver::default()),
+            now: crate::clock::now_ms,
+        }
     }
 }
 
@@ -35,8 +39,12 @@ impl Default for ServeOptions {
 pub async fn serve(cfg: ServiceConfig, opts: ServeOptions) -> Result<()> {
     let now = opts.now;
     let rt = tokio::task::spawn_blocking(move || Runtime::new(cfg, now)).await??;
-    let addr = opts.listen.unwrap_or_else(|| rt.loaded().config.web.listen_address.clone());
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let addr = opts
+        .listen
+        .unwrap_or_else(|| rt.loaded().config.web.listen_address.clone());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, groups = rt.loaded().groups.len(), "Listening.");
     eprintln!("alertgate: listening on {local}");
@@ -70,7 +78,10 @@ pub async fn serve(cfg: ServiceConfig, opts: ServeOptions) -> Result<()> {
     saver.abort();
     let _ = stop_tx.send(());
     if !rt.outbox.drain(DRAIN_ON_STOP).await {
-        tracing::warn!(left = rt.outbox.depth(), "Outbox not drained in time; the rest is saved.");
+        tracing::warn!(
+            left = rt.outbox.depth(),
+            "Outbox not drained in time; the rest is saved."
+        );
     }
     worker.abort();
     rt.outbox.persist().context("cannot save the outbox")?;
@@ -90,7 +101,11 @@ pub struct OnceReport {
 
 /// Timer mode: scrape once, evaluate every group once at now, flush the
 /// dispatcher as if `group_wait` had passed, deliver, save state.
-pub async fn run_once(cfg: ServiceConfig, deliver: Arc<dyn Deliver>, now_fn: fn() -> i64) -> Result<OnceReport> {
+pub async fn run_once(
+    cfg: ServiceConfig,
+    deliver: Arc<dyn Deliver>,
+    now_fn: fn() -> i64,
+) -> Result<OnceReport> {
     let rt = tokio::task::spawn_blocking(move || Runtime::new(cfg, now_fn)).await??;
     let loaded = rt.loaded();
     let now = now_fn();
@@ -113,7 +128,8 @@ pub async fn run_once(cfg: ServiceConfig, deliver: Arc<dyn Deliver>, now_fn: fn(
     let worker = tokio::spawn(outbox::run_worker(rt.clone(), deliver));
     let drained = rt.outbox.drain(Duration::from_secs(60)).await;
     worker.abort();
-    report.undelivered = rt.outbox.dlq_len() - dead_before + if drained { 0 } else { rt.outbox.depth() };
+    report.undelivered =
+        rt.outbox.dlq_len() - dead_before + if drained { 0 } else { rt.outbox.depth() };
     rt.outbox.persist().context("cannot save the outbox")?;
     rt.save_state()?;
     Ok(report)

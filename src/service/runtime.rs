@@ -87,7 +87,11 @@ pub fn routing_fingerprint(r: Option<&RoutingConfig>) -> String {
     match r {
         None => String::new(),
         Some(r) => {
-            let ti: BTreeMap<_, _> = r.time_intervals.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
+            let ti: BTreeMap<_, _> = r
+                .time_intervals
+                .iter()
+                .map(|(k, v)| (k, format!("{v:?}")))
+                .collect();
             format!(
                 "{:?}|{:?}|{:?}|{:?}|{:?}|{}",
                 r.route, r.receivers, r.inhibit_rules, ti, r.templates, r.resolve_timeout_ms
@@ -99,15 +103,26 @@ pub fn routing_fingerprint(r: Option<&RoutingConfig>) -> String {
 /// Builds everything a config needs (datasource client, token, groups),
 /// carrying alert state over from `prev` for groups and rules that stay.
 /// Blocking (it may build an HTTP client): call it off the async threads.
-pub fn build_loaded(config: ServiceConfig, store: &SharedStore, ds_health: &Arc<Mutex<DsHealth>>, prev: Option<&Loaded>, now: fn() -> i64) -> Result<Loaded> {
+pub fn build_loaded(
+    config: ServiceConfig,
+    store: &SharedStore,
+    ds_health: &Arc<Mutex<DsHealth>>,
+    prev: Option<&Loaded>,
+    now: fn() -> i64,
+) -> Result<Loaded> {
     let engine = Engine::new(EngineOptions::default());
     let lookback = engine.opts.lookback_delta_ms;
     let backend = match &config.datasource {
         // A service keeps retrying a datasource that was down.
         Some(ds) => Backend::Remote(OffThread::new(
-            HttpQuerier::new(ds).context("cannot build datasource")?.with_sticky_unreachable(false),
+            HttpQuerier::new(ds)
+                .context("cannot build datasource")?
+                .with_sticky_unreachable(false),
         )),
-        None => Backend::Embedded { store: store.clone(), engine },
+        None => Backend::Embedded {
+            store: store.clone(),
+            engine,
+        },
     };
     let write_token = match &config.web.write_token {
         Some(s) => Some(s.resolve().context("web.auth")?),
@@ -127,7 +142,11 @@ pub fn build_loaded(config: ServiceConfig, store: &SharedStore, ds_health: &Arc<
                 // Like Prometheus's CopyState: a rule keeps its memory when a
                 // rule of the same name and kind was in the old group.
                 for (i, r) in g.rules.iter().enumerate() {
-                    let found = o.group.rules.iter().position(|or| or.name() == r.name() && same_kind(or, r));
+                    let found = o
+                        .group
+                        .rules
+                        .iter()
+                        .position(|or| or.name() == r.name() && same_kind(or, r));
                     if let Some(j) = found {
                         if let Some(s) = ostate.rules.get(j) {
                             state.rules[i] = s.clone();
@@ -147,10 +166,15 @@ pub fn build_loaded(config: ServiceConfig, store: &SharedStore, ds_health: &Arc<
             }));
         }
     }
-    let retention_ms = super::store::retention_ms(&config.rule_files, lookback, config.evaluation_interval_ms);
+    let retention_ms =
+        super::store::retention_ms(&config.rule_files, lookback, config.evaluation_interval_ms);
     Ok(Loaded {
         routing_fp: routing_fingerprint(config.routing.as_ref()),
-        querier: Arc::new(ServiceQuerier { backend, health: ds_health.clone(), now }),
+        querier: Arc::new(ServiceQuerier {
+            backend,
+            health: ds_health.clone(),
+            now,
+        }),
         write_token,
         retention_ms,
         groups,
@@ -159,7 +183,10 @@ pub fn build_loaded(config: ServiceConfig, store: &SharedStore, ds_health: &Arc<
 }
 
 fn same_kind(a: &Rule, b: &Rule) -> bool {
-    matches!((a, b), (Rule::Recording(_), Rule::Recording(_)) | (Rule::Alerting(_), Rule::Alerting(_)))
+    matches!(
+        (a, b),
+        (Rule::Recording(_), Rule::Recording(_)) | (Rule::Alerting(_), Rule::Alerting(_))
+    )
 }
 
 impl Runtime {
@@ -200,12 +227,20 @@ impl Runtime {
     }
 
     pub fn loaded(&self) -> Arc<Loaded> {
-        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Aborts the tasks of the current config.
     pub fn stop_tasks(&self) {
-        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
     }
@@ -215,13 +250,19 @@ impl Runtime {
         let l = self.loaded();
         if let Some(d) = &l.config.state_dir {
             save_state(&l, d)?;
-            self.silences.read().unwrap_or_else(|e| e.into_inner()).save()?;
+            self.silences
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .save()?;
         }
         Ok(())
     }
 }
 
-pub fn new_dispatcher(r: Option<&RoutingConfig>, silences: &Arc<RwLock<Silences>>) -> Option<Dispatcher> {
+pub fn new_dispatcher(
+    r: Option<&RoutingConfig>,
+    silences: &Arc<RwLock<Silences>>,
+) -> Option<Dispatcher> {
     r.map(|r| Dispatcher::new(Arc::new(r.clone())).with_silences(silences.clone()))
 }
 
@@ -243,14 +284,18 @@ pub fn save_state(l: &Loaded, dir: &Path) -> Result<()> {
             .iter()
             .zip(&st.rules)
             .filter(|(r, s)| matches!(r, Rule::Alerting(_)) && !s.alerts.alerts.is_empty())
-            .map(|(r, s)| SavedRule { rule: r.name().to_string(), state: s.alerts.clone() })
+            .map(|(r, s)| SavedRule {
+                rule: r.name().to_string(),
+                state: s.alerts.clone(),
+            })
             .collect();
         out.insert(g.key.clone(), rules);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(STATE_FILE);
     let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&out)?).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&out)?)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
@@ -266,10 +311,17 @@ pub fn restore_state(l: &Loaded, dir: &Path) -> Result<()> {
     let saved: BTreeMap<String, Vec<SavedRule>> =
         serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
     for g in &l.groups {
-        let Some(rules) = saved.get(&g.key) else { continue };
+        let Some(rules) = saved.get(&g.key) else {
+            continue;
+        };
         let mut st = g.state.lock().unwrap_or_else(|e| e.into_inner());
         for s in rules {
-            if let Some(i) = g.group.rules.iter().position(|r| r.name() == s.rule && matches!(r, Rule::Alerting(_))) {
+            if let Some(i) = g
+                .group
+                .rules
+                .iter()
+                .position(|r| r.name() == s.rule && matches!(r, Rule::Alerting(_)))
+            {
                 st.rules[i].alerts = s.state.clone();
             }
         }

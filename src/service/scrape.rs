@@ -27,7 +27,10 @@ pub struct Target {
 pub fn resolve_targets(sc: &ScrapeConfig) -> Vec<Target> {
     let mut out = Vec::new();
     for (targets, labels) in &sc.static_configs {
-        out.extend(targets.iter().map(|t| Target { address: t.clone(), labels: labels.clone() }));
+        out.extend(targets.iter().map(|t| Target {
+            address: t.clone(),
+            labels: labels.clone(),
+        }));
     }
     for sd in &sc.file_sd {
         for pattern in &sd.files {
@@ -38,15 +41,22 @@ pub fn resolve_targets(sc: &ScrapeConfig) -> Vec<Target> {
             for p in paths {
                 let parsed = std::fs::read_to_string(&p)
                     .map_err(|e| e.to_string())
-                    .and_then(|t| yaml_serde::from_str::<Vec<RawTargetGroup>>(&t).map_err(|e| e.to_string()));
+                    .and_then(|t| {
+                        yaml_serde::from_str::<Vec<RawTargetGroup>>(&t).map_err(|e| e.to_string())
+                    });
                 match parsed {
                     Ok(groups) => {
                         for g in groups {
                             let labels = g.labels.unwrap_or_default();
-                            out.extend(g.targets.into_iter().flatten().map(|t| Target { address: t, labels: labels.clone() }));
+                            out.extend(g.targets.into_iter().flatten().map(|t| Target {
+                                address: t,
+                                labels: labels.clone(),
+                            }));
                         }
                     }
-                    Err(e) => tracing::warn!(file = %p.display(), error = %e, "Cannot read file_sd file."),
+                    Err(e) => {
+                        tracing::warn!(file = %p.display(), error = %e, "Cannot read file_sd file.")
+                    }
                 }
             }
         }
@@ -84,13 +94,20 @@ pub fn merge_labels(scraped: &Labels, target: &Labels, honor: bool) -> Labels {
     l
 }
 
-async fn fetch(client: &reqwest::Client, sc: &ScrapeConfig, t: &Target) -> Result<(String, Format), String> {
+async fn fetch(
+    client: &reqwest::Client,
+    sc: &ScrapeConfig,
+    t: &Target,
+) -> Result<(String, Format), String> {
     let url = format!("{}://{}{}", sc.scheme, t.address, sc.metrics_path);
     let mut req = client
         .get(&url)
         .timeout(Duration::from_millis(sc.timeout_ms as u64))
         .header("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
-        .header("X-Prometheus-Scrape-Timeout-Seconds", format!("{}", sc.timeout_ms as f64 / 1000.0));
+        .header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            format!("{}", sc.timeout_ms as f64 / 1000.0),
+        );
     match &sc.auth {
         Some(ScrapeAuth::Basic { username, password }) => {
             let pw = match password {
@@ -99,10 +116,18 @@ async fn fetch(client: &reqwest::Client, sc: &ScrapeConfig, t: &Target) -> Resul
             };
             req = req.basic_auth(username, pw);
         }
-        Some(ScrapeAuth::Bearer(s)) => req = req.bearer_auth(s.resolve().map_err(|e| format!("{e:#}"))?),
+        Some(ScrapeAuth::Bearer(s)) => {
+            req = req.bearer_auth(s.resolve().map_err(|e| format!("{e:#}"))?)
+        }
         None => {}
     }
-    let resp = req.send().await.map_err(|e| if e.is_timeout() { "scrape timed out".into() } else { format!("connection failed: {}", t.address) })?;
+    let resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            "scrape timed out".into()
+        } else {
+            format!("connection failed: {}", t.address)
+        }
+    })?;
     if !resp.status().is_success() {
         return Err(format!("server returned HTTP status {}", resp.status()));
     }
@@ -111,19 +136,39 @@ async fn fetch(client: &reqwest::Client, sc: &ScrapeConfig, t: &Target) -> Resul
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("openmetrics"));
-    let body = resp.text().await.map_err(|e| format!("reading body: {e}"))?;
-    Ok((body, if om { Format::OpenMetrics } else { Format::Text }))
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| format!("reading body: {e}"))?;
+    Ok((
+        body,
+        if om {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        },
+    ))
 }
 
 /// Scrapes one target at `t` and writes the result; returns the series it
 /// wrote, so the next scrape can mark vanished ones stale.
-pub async fn scrape_target(rt: &Runtime, client: &reqwest::Client, sc: &ScrapeConfig, target: &Target, t: i64, prev: &HashSet<Labels>) -> HashSet<Labels> {
+pub async fn scrape_target(
+    rt: &Runtime,
+    client: &reqwest::Client,
+    sc: &ScrapeConfig,
+    target: &Target,
+    t: i64,
+    prev: &HashSet<Labels>,
+) -> HashSet<Labels> {
     let tl = target_labels(sc, target);
     let start = std::time::Instant::now();
-    let res = fetch(client, sc, target).await.and_then(|(body, fmt)| parse(&body, fmt).map_err(|e| format!("line {}: {}", e.line, e.msg)));
+    let res = fetch(client, sc, target).await.and_then(|(body, fmt)| {
+        parse(&body, fmt).map_err(|e| format!("line {}: {}", e.line, e.msg))
+    });
     let dur = start.elapsed().as_secs_f64();
     let key = format!("{}/{}", sc.job_name, tl.get_or_empty("instance"));
-    rt.metrics.inc(names::SCRAPES, &[("job", &sc.job_name)], 1.0);
+    rt.metrics
+        .inc(names::SCRAPES, &[("job", &sc.job_name)], 1.0);
     let mut written = HashSet::new();
     let up = {
         let mut store = rt.store.write().unwrap_or_else(|e| e.into_inner());
@@ -142,7 +187,11 @@ pub async fn scrape_target(rt: &Runtime, client: &reqwest::Client, sc: &ScrapeCo
             store.insert(gone, t, STALE_NAN);
         }
         let n = res.as_ref().map(|s| s.len()).unwrap_or(0) as f64;
-        for (name, v) in [("up", up), ("scrape_duration_seconds", dur), ("scrape_samples_scraped", n)] {
+        for (name, v) in [
+            ("up", up),
+            ("scrape_duration_seconds", dur),
+            ("scrape_samples_scraped", n),
+        ] {
             let mut l = tl.clone();
             l.set(METRIC_NAME, name);
             store.insert(&l, t, v);
@@ -155,14 +204,21 @@ pub async fn scrape_target(rt: &Runtime, client: &reqwest::Client, sc: &ScrapeCo
     h.up = up == 1.0;
     h.last_error = res.as_ref().err().cloned();
     if let Err(e) = &res {
-        rt.metrics.inc(names::SCRAPE_FAILURES, &[("job", &sc.job_name)], 1.0);
+        rt.metrics
+            .inc(names::SCRAPE_FAILURES, &[("job", &sc.job_name)], 1.0);
         tracing::debug!(job = %sc.job_name, target = %target.address, error = %e, "Scrape failed.");
     }
     written
 }
 
 /// One round over all targets of a job, concurrently.
-pub async fn scrape_job_once(rt: &Arc<Runtime>, client: &reqwest::Client, sc: &ScrapeConfig, t: i64, prev: &mut HashMap<String, HashSet<Labels>>) {
+pub async fn scrape_job_once(
+    rt: &Arc<Runtime>,
+    client: &reqwest::Client,
+    sc: &ScrapeConfig,
+    t: i64,
+    prev: &mut HashMap<String, HashSet<Labels>>,
+) {
     let targets = resolve_targets(sc);
     let mut set = tokio::task::JoinSet::new();
     for target in targets {
@@ -214,7 +270,11 @@ mod tests {
     #[test]
     fn file_sd_targets_are_read_with_their_labels() {
         let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("t.json"), r#"[{"targets":["127.0.0.1:9"],"labels":{"env":"dev"}}]"#).unwrap();
+        std::fs::write(
+            d.path().join("t.json"),
+            r#"[{"targets":["127.0.0.1:9"],"labels":{"env":"dev"}}]"#,
+        )
+        .unwrap();
         let sc = ScrapeConfig {
             job_name: "j".into(),
             interval_ms: 1000,
@@ -223,7 +283,10 @@ mod tests {
             scheme: "http".into(),
             honor_labels: false,
             static_configs: vec![(vec!["127.0.0.1:8".into()], BTreeMap::new())],
-            file_sd: vec![super::super::config::FileSd { files: vec![d.path().join("*.json").to_string_lossy().into_owned()], refresh_ms: 1000 }],
+            file_sd: vec![super::super::config::FileSd {
+                files: vec![d.path().join("*.json").to_string_lossy().into_owned()],
+                refresh_ms: 1000,
+            }],
             auth: None,
         };
         let t = resolve_targets(&sc);

@@ -7,7 +7,10 @@ use crate::routing::silence::SilenceState;
 use std::fmt::Write;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn when(ms: Option<i64>) -> String {
@@ -35,10 +38,21 @@ pub fn render(rt: &Runtime, now: i64) -> String {
         }
     }
     rows.sort_by_key(|a| (a.state != AlertState::Firing, a.labels.clone()));
-    let firing = rows.iter().filter(|a| a.state == AlertState::Firing).count();
-    let _ = writeln!(h, "<h2>Alerts</h2><p>{firing} firing, {} pending</p>", rows.len() - firing);
+    let firing = rows
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .count();
+    let _ = writeln!(
+        h,
+        "<h2>Alerts</h2><p>{firing} firing, {} pending</p>",
+        rows.len() - firing
+    );
     h.push_str("<table id=\"alerts\"><tr><th>State</th><th>Labels</th><th>Active since</th><th>Value</th><th>Silenced by</th></tr>\n");
-    let silences = rt.silences.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let silences = rt
+        .silences
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     for a in &rows {
         let st = a.state.as_str();
         let mut labels = a.labels.clone();
@@ -68,7 +82,9 @@ pub fn render(rt: &Runtime, now: i64) -> String {
             when(s.last_eval),
             s.duration_s
         );
-        h.push_str("<table class=\"rules\"><tr><th>Rule</th><th>Expression</th><th>Last error</th></tr>\n");
+        h.push_str(
+            "<table class=\"rules\"><tr><th>Rule</th><th>Expression</th><th>Last error</th></tr>\n",
+        );
         for (i, r) in g.group.rules.iter().enumerate() {
             let err = s.rule_errors.get(i).cloned().flatten().unwrap_or_default();
             let _ = writeln!(
@@ -107,6 +123,9 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(esc("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
     }
 }

@@ -112,7 +112,10 @@ impl Appender for ServiceQuerier {
 fn longest_range_ms(expr_text: &str) -> i64 {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
-        regex::Regex::new(r"\[\s*([0-9][0-9a-z]*)\s*(?::\s*([0-9][0-9a-z]*)?\s*)?\]|offset\s+-?([0-9][0-9a-z]*)").unwrap()
+        regex::Regex::new(
+            r"\[\s*([0-9][0-9a-z]*)\s*(?::\s*([0-9][0-9a-z]*)?\s*)?\]|offset\s+-?([0-9][0-9a-z]*)",
+        )
+        .unwrap()
     });
     re.captures_iter(expr_text)
         .flat_map(|c| [c.get(1), c.get(3)])
@@ -144,7 +147,10 @@ mod tests {
     fn longest_range_reads_ranges_subqueries_and_offsets() {
         assert_eq!(longest_range_ms("up"), 0);
         assert_eq!(longest_range_ms("rate(x[5m])"), 300_000);
-        assert_eq!(longest_range_ms("max_over_time(rate(x[1m])[1h:5m])"), 3_660_000);
+        assert_eq!(
+            longest_range_ms("max_over_time(rate(x[1m])[1h:5m])"),
+            3_660_000
+        );
         assert_eq!(longest_range_ms("x offset 2h"), 7_200_000);
         assert_eq!(longest_range_ms("rate(x[10m] offset 1h)"), 4_200_000);
     }
@@ -153,6 +159,9 @@ mod tests {
     fn retention_covers_longest_rule_plus_lookback_and_interval() {
         let src = "groups:\n- name: g\n  interval: 30s\n  rules:\n  - record: a\n    expr: rate(x[10m])\n  - alert: B\n    expr: up == 0\n";
         let f = crate::rules::parse_rule_file("r.yml", src).unwrap();
-        assert_eq!(retention_ms(&[f], 300_000, 15_000), 600_000 + 300_000 + 30_000);
+        assert_eq!(
+            retention_ms(&[f], 300_000, 15_000),
+            600_000 + 300_000 + 30_000
+        );
     }
 }

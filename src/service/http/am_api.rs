@@ -25,7 +25,8 @@ fn parse_opt_time(s: &Option<String>) -> Result<Option<Timestamp>, ApiError> {
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) => {
-            let d = chrono::DateTime::parse_from_rfc3339(t).map_err(|e| ApiError::bad_request(format!("invalid time {t:?}: {e}")))?;
+            let d = chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| ApiError::bad_request(format!("invalid time {t:?}: {e}")))?;
             Ok((d.timestamp_millis() > 0).then_some(d.timestamp_millis()))
         }
     }
@@ -45,10 +46,19 @@ pub struct PostableAlert {
 
 /// Takes alerts like Alertmanager's `postAlertsHandler`: no start means
 /// now; no end means firing for `global.resolve_timeout`.
-pub async fn post_alerts(State(rt): State<AppState>, body: Result<Json<Vec<PostableAlert>>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
+pub async fn post_alerts(
+    State(rt): State<AppState>,
+    body: Result<Json<Vec<PostableAlert>>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
     let Json(list) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let now = (rt.now)();
-    let resolve_timeout = rt.loaded().config.routing.as_ref().map(|r| r.resolve_timeout_ms).unwrap_or(300_000);
+    let resolve_timeout = rt
+        .loaded()
+        .config
+        .routing
+        .as_ref()
+        .map(|r| r.resolve_timeout_ms)
+        .unwrap_or(300_000);
     let mut alerts = Vec::with_capacity(list.len());
     for a in list {
         if a.labels.is_empty() {
@@ -73,24 +83,44 @@ pub async fn post_alerts(State(rt): State<AppState>, body: Result<Json<Vec<Posta
 }
 
 fn labels_json(l: &Labels) -> Value {
-    Value::Object(l.iter().map(|x| (x.name.clone(), Value::String(x.value.clone()))).collect())
+    Value::Object(
+        l.iter()
+            .map(|x| (x.name.clone(), Value::String(x.value.clone())))
+            .collect(),
+    )
 }
 
 pub async fn get_alerts(State(rt): State<AppState>) -> Json<Value> {
     let now = (rt.now)();
-    let list = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|d| d.alerts(now)).unwrap_or_default();
+    let list = rt
+        .dispatcher
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|d| d.alerts(now))
+        .unwrap_or_default();
     let out: Vec<Value> = list
         .into_iter()
         .filter(|s| !s.alert.resolved_at(now))
         .map(|s| {
-            let silenced: Vec<String> = s.muted.iter().flat_map(|m| match m {
-                MuteReason::Silenced { ids } => ids.clone(),
-                _ => vec![],
-            }).collect();
-            let inhibited: Vec<String> = s.muted.iter().filter_map(|m| match m {
-                MuteReason::Inhibited { source, .. } => Some(format!("{:016x}", source.hash64())),
-                _ => None,
-            }).collect();
+            let silenced: Vec<String> = s
+                .muted
+                .iter()
+                .flat_map(|m| match m {
+                    MuteReason::Silenced { ids } => ids.clone(),
+                    _ => vec![],
+                })
+                .collect();
+            let inhibited: Vec<String> = s
+                .muted
+                .iter()
+                .filter_map(|m| match m {
+                    MuteReason::Inhibited { source, .. } => {
+                        Some(format!("{:016x}", source.hash64()))
+                    }
+                    _ => None,
+                })
+                .collect();
             json!({
                 "labels": labels_json(&s.alert.labels),
                 "annotations": s.alert.annotations,
@@ -159,19 +189,29 @@ fn silence_json(s: &Silence, now: Timestamp) -> Value {
 pub async fn get_silences(State(rt): State<AppState>) -> Json<Value> {
     let now = (rt.now)();
     let s = rt.silences.read().unwrap_or_else(|e| e.into_inner());
-    Json(Value::Array(s.all().iter().map(|x| silence_json(x, now)).collect()))
+    Json(Value::Array(
+        s.all().iter().map(|x| silence_json(x, now)).collect(),
+    ))
 }
 
-pub async fn get_silence(State(rt): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_silence(
+    State(rt): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let now = (rt.now)();
     let s = rt.silences.read().unwrap_or_else(|e| e.into_inner());
-    s.get(&id).map(|x| Json(silence_json(x, now))).ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))
+    s.get(&id)
+        .map(|x| Json(silence_json(x, now)))
+        .ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))
 }
 
 /// Creates a silence; with the id of an existing one, replaces it (the old
 /// one is expired, as Alertmanager does when a silence cannot be updated
 /// in place).
-pub async fn post_silence(State(rt): State<AppState>, body: Result<Json<PostableSilence>, axum::extract::rejection::JsonRejection>) -> Result<Json<Value>, ApiError> {
+pub async fn post_silence(
+    State(rt): State<AppState>,
+    body: Result<Json<PostableSilence>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
     let Json(p) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let now = (rt.now)();
     let matchers = p
@@ -191,7 +231,8 @@ pub async fn post_silence(State(rt): State<AppState>, body: Result<Json<Postable
         id: String::new(),
         matchers,
         starts_at: parse_opt_time(&p.starts_at)?.unwrap_or(now),
-        ends_at: parse_opt_time(&p.ends_at)?.ok_or_else(|| ApiError::bad_request("endsAt is required"))?,
+        ends_at: parse_opt_time(&p.ends_at)?
+            .ok_or_else(|| ApiError::bad_request("endsAt is required"))?,
         updated_at: now,
         created_by: p.created_by,
         comment: p.comment,
@@ -201,7 +242,9 @@ pub async fn post_silence(State(rt): State<AppState>, body: Result<Json<Postable
         match store.get(&p.id).map(|x| x.state(now)) {
             None => return Err(ApiError::not_found(format!("silence {} not found", p.id))),
             Some(SilenceState::Expired) => {}
-            Some(_) => store.expire(&p.id, now).map_err(|e| ApiError::internal(e.to_string()))?,
+            Some(_) => store
+                .expire(&p.id, now)
+                .map_err(|e| ApiError::internal(e.to_string()))?,
         }
     }
     let id = store.add(s, now).map_err(|e| match e {
@@ -211,7 +254,10 @@ pub async fn post_silence(State(rt): State<AppState>, body: Result<Json<Postable
     Ok(Json(json!({"silenceID": id})))
 }
 
-pub async fn delete_silence(State(rt): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_silence(
+    State(rt): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let now = (rt.now)();
     let mut store = rt.silences.write().unwrap_or_else(|e| e.into_inner());
     store.expire(&id, now).map_err(|e| match e {

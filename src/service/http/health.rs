@@ -1,7 +1,7 @@
 //! `/healthz` (the process answers), `/readyz` (config loaded and the
 //! datasource answered lately), `/metrics` and `POST /-/reload`.
 
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::service::metrics::names;
 use crate::service::runtime::Runtime;
 use crate::service::store::Backend;
@@ -23,28 +23,53 @@ fn window(interval_ms: i64) -> i64 {
 pub fn readiness(rt: &Runtime, now: i64) -> Result<String, String> {
     let l = rt.loaded();
     let mut detail = String::from("config loaded");
-    if let Some(e) = rt.reload_error.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+    if let Some(e) = rt
+        .reload_error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+    {
         detail = format!("running the previous config; last reload failed: {e}");
     }
     match &l.querier.backend {
         Backend::Remote(_) if !l.groups.is_empty() => {
-            let iv = l.groups.iter().map(|g| g.interval_ms).max().unwrap_or(l.config.evaluation_interval_ms);
-            let h = rt.ds_health.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let iv = l
+                .groups
+                .iter()
+                .map(|g| g.interval_ms)
+                .max()
+                .unwrap_or(l.config.evaluation_interval_ms);
+            let h = rt
+                .ds_health
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             if let Some(e) = h.last_error {
                 return Err(format!("{detail}; datasource: {e}"));
             }
             match h.last_ok {
                 None => return Err(format!("{detail}; datasource has not answered yet")),
                 Some(t) if t < now - window(iv) => {
-                    return Err(format!("{detail}; datasource has not answered for {}s", (now - t) / 1000))
+                    return Err(format!(
+                        "{detail}; datasource has not answered for {}s",
+                        (now - t) / 1000
+                    ))
                 }
                 Some(_) => {}
             }
         }
         Backend::Embedded { .. } if !l.config.scrape_configs.is_empty() => {
-            let iv = l.config.scrape_configs.iter().map(|s| s.interval_ms).max().unwrap_or(60_000);
+            let iv = l
+                .config
+                .scrape_configs
+                .iter()
+                .map(|s| s.interval_ms)
+                .max()
+                .unwrap_or(60_000);
             let targets = rt.targets.lock().unwrap_or_else(|e| e.into_inner());
-            let fresh = targets.values().any(|t| t.up && t.last_scrape.is_some_and(|s| s >= now - window(iv)));
+            let fresh = targets
+                .values()
+                .any(|t| t.up && t.last_scrape.is_some_and(|s| s >= now - window(iv)));
             if !fresh {
                 let errors: Vec<String> = targets
                     .iter()
@@ -81,10 +106,21 @@ pub async fn metrics(State(rt): State<AppState>) -> Response {
             crate::routing::silence::SilenceState::Expired => expired += 1.0,
         }
     }
-    for (st, v) in [("active", active), ("pending", pending), ("expired", expired)] {
+    for (st, v) in [
+        ("active", active),
+        ("pending", pending),
+        ("expired", expired),
+    ] {
         rt.metrics.set(names::SILENCES, &[("state", st)], v);
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], rt.metrics.render()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        rt.metrics.render(),
+    )
+        .into_response()
 }
 
 pub async fn reload(State(rt): State<AppState>) -> Result<&'static str, ApiError> {

@@ -31,20 +31,34 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad_request(m: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, message: m.into() }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: m.into(),
+        }
     }
     pub fn not_found(m: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, message: m.into() }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: m.into(),
+        }
     }
     pub fn internal(m: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, message: m.into() }
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: m.into(),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"status": "error", "error": self.message});
-        (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 
@@ -58,7 +72,10 @@ fn token_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn is_write(method: &Method, path: &str) -> bool {
-    let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
+    let write = matches!(
+        *method,
+        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+    );
     // Prometheus clients POST queries as forms; they are reads.
     write && !path.starts_with("/api/v1/query")
 }
@@ -110,12 +127,27 @@ pub fn router(rt: AppState) -> Router {
         .route("/-/reload", post(health::reload))
         .route("/api/v1/rules", get(prom_api::rules))
         .route("/api/v1/alerts", get(prom_api::alerts))
-        .route("/api/v1/query", get(prom_api::query_get).post(prom_api::query_post))
-        .route("/api/v1/query_range", get(prom_api::range_get).post(prom_api::range_post))
-        .route("/api/v2/alerts", post(am_api::post_alerts).get(am_api::get_alerts))
-        .route("/api/v2/silences", get(am_api::get_silences).post(am_api::post_silence))
+        .route(
+            "/api/v1/query",
+            get(prom_api::query_get).post(prom_api::query_post),
+        )
+        .route(
+            "/api/v1/query_range",
+            get(prom_api::range_get).post(prom_api::range_post),
+        )
+        .route(
+            "/api/v2/alerts",
+            post(am_api::post_alerts).get(am_api::get_alerts),
+        )
+        .route(
+            "/api/v2/silences",
+            get(am_api::get_silences).post(am_api::post_silence),
+        )
         .route("/api/v2/silences/{id}", delete(am_api::delete_silence))
-        .route("/api/v2/silence/{id}", get(am_api::get_silence).delete(am_api::delete_silence))
+        .route(
+            "/api/v2/silence/{id}",
+            get(am_api::get_silence).delete(am_api::delete_silence),
+        )
         .route("/api/v2/status", get(am_api::status))
         .layer(middleware::from_fn_with_state(rt.clone(), auth))
         .layer(middleware::from_fn_with_state(rt.clone(), timeout))

@@ -35,7 +35,11 @@ pub fn format_e(v: f64) -> String {
 }
 
 fn labels_json(l: &Labels) -> Value {
-    Value::Object(l.iter().map(|x| (x.name.clone(), Value::String(x.value.clone()))).collect())
+    Value::Object(
+        l.iter()
+            .map(|x| (x.name.clone(), Value::String(x.value.clone())))
+            .collect(),
+    )
 }
 
 fn alert_json(a: &Alert) -> Value {
@@ -49,7 +53,10 @@ fn alert_json(a: &Alert) -> Value {
 }
 
 fn ok(data: Value) -> Response {
-    json_response(StatusCode::OK, json!({"status": "success", "data": data}).to_string())
+    json_response(
+        StatusCode::OK,
+        json!({"status": "success", "data": data}).to_string(),
+    )
 }
 
 pub async fn alerts(State(rt): State<AppState>) -> Response {
@@ -57,7 +64,12 @@ pub async fn alerts(State(rt): State<AppState>) -> Response {
     let mut out = Vec::new();
     for g in &l.groups {
         let st = g.state.lock().unwrap_or_else(|e| e.into_inner());
-        out.extend(st.rules.iter().flat_map(|r| r.alerts.active()).map(alert_json));
+        out.extend(
+            st.rules
+                .iter()
+                .flat_map(|r| r.alerts.active())
+                .map(alert_json),
+        );
     }
     ok(json!({"alerts": out}))
 }
@@ -68,7 +80,10 @@ pub async fn rules(State(rt): State<AppState>) -> Response {
     for g in &l.groups {
         let st = g.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let status = g.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let last = status.last_eval.map(rfc3339).unwrap_or_else(|| "0001-01-01T00:00:00Z".into());
+        let last = status
+            .last_eval
+            .map(rfc3339)
+            .unwrap_or_else(|| "0001-01-01T00:00:00Z".into());
         let mut rules = Vec::new();
         for (i, r) in g.group.rules.iter().enumerate() {
             let err = status.rule_errors.get(i).cloned().flatten();
@@ -79,7 +94,11 @@ pub async fn rules(State(rt): State<AppState>) -> Response {
             };
             let mut v = match r {
                 Rule::Alerting(a) => {
-                    let alerts: Vec<&Alert> = st.rules.get(i).map(|s| s.alerts.active().collect()).unwrap_or_default();
+                    let alerts: Vec<&Alert> = st
+                        .rules
+                        .get(i)
+                        .map(|s| s.alerts.active().collect())
+                        .unwrap_or_default();
                     let state = if alerts.iter().any(|a| a.state == AlertState::Firing) {
                         "firing"
                     } else if alerts.is_empty() {
@@ -117,7 +136,10 @@ pub async fn rules(State(rt): State<AppState>) -> Response {
 }
 
 fn err_response(e: PromError) -> Response {
-    json_response(StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST), encode_error(&e))
+    json_response(
+        StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+        encode_error(&e),
+    )
 }
 
 fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, PromError> {
@@ -128,7 +150,9 @@ fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, PromError> {
 }
 
 fn step_param(p: &Params) -> Result<i64, PromError> {
-    let s = p.get("step").ok_or_else(|| PromError::invalid_param("step", "cannot parse \"\" to a valid duration"))?;
+    let s = p
+        .get("step")
+        .ok_or_else(|| PromError::invalid_param("step", "cannot parse \"\" to a valid duration"))?;
     let ms = match s.parse::<f64>() {
         Ok(f) if f.is_finite() => (f * 1000.0).round() as i64,
         _ => crate::rules::parse_duration_ms(s).map_err(|e| PromError::invalid_param("step", e))?,
@@ -148,7 +172,10 @@ async fn run_query(rt: AppState, p: Params, range: bool) -> Response {
             let start = time_param(&p, "start", now)?;
             let end = time_param(&p, "end", now)?;
             if end < start {
-                return Err(PromError::invalid_param("end", "end timestamp must not be before start time"));
+                return Err(PromError::invalid_param(
+                    "end",
+                    "end timestamp must not be before start time",
+                ));
             }
             Ok((expr, start, end, step_param(&p)?))
         } else {
@@ -174,7 +201,10 @@ async fn run_query(rt: AppState, p: Params, range: bool) -> Response {
     match res {
         Ok(Ok(out)) => json_response(StatusCode::OK, encode_query_output(&out, start)),
         Ok(Err(e)) => err_response(PromError::from(&e)),
-        Err(e) => err_response(PromError::new(crate::api::ErrorType::Internal, e.to_string())),
+        Err(e) => err_response(PromError::new(
+            crate::api::ErrorType::Internal,
+            e.to_string(),
+        )),
     }
 }
 
