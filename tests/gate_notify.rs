@@ -105,13 +105,22 @@ fn a_failed_delivery_is_reported_and_keeps_the_exit_code() {
         "{err}"
     );
     assert_eq!(srv.received().len(), 1, "one group, one attempt");
+    let body: serde_json::Value = serde_json::from_str(&srv.received()[0].body).unwrap();
+    assert_eq!(
+        body["alerts"].as_array().unwrap().len(),
+        3,
+        "the group holds all three"
+    );
 
     // With the service's state_dir, the failure lands in its dead-letter queue.
     let out = check_outbox(dir.path(), &format!("state_dir: state\n{config}"));
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let db = alertgate::outbox::Outbox::path_in(&dir.path().join("state"));
     assert!(
-        stderr(&out).contains(&format!("moved to the dead-letter queue in {}", db.display())),
+        stderr(&out).contains(&format!(
+            "moved to the dead-letter queue in {}",
+            alertgate::outbox::Outbox::path_in(Path::new("state")).display()
+        )),
         "{}",
         describe(&out)
     );

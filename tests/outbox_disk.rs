@@ -44,7 +44,7 @@ impl Drop for Mount {
 #[test]
 fn disk_full_is_an_error_and_not_ready() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(_m) = Mount::tmpfs(&dir.path().join("full"), "64k") else { return };
+    let Some(_m) = Mount::tmpfs(&dir.path().join("full"), "160k") else { return };
     let db = dir.path().join("full/outbox.db");
     let ob = Outbox::open(&db, Arc::new(|| 0)).unwrap();
     let hook = |_: &str| vec!["webhook_configs.0".to_string()];
@@ -59,7 +59,7 @@ fn disk_full_is_an_error_and_not_ready() {
             }
         }
     }
-    let err = err.expect("a 64k disk fills up");
+    let err = err.expect("a 160k disk fills up");
     assert_eq!(err.problem(), Some(StoreProblem::DiskFull), "{err}");
     assert!(err.to_string().contains("disk full"), "{err}");
     let not_ready = ob.readiness().unwrap_err();

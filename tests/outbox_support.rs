@@ -156,7 +156,7 @@ pub fn bin() -> &'static str {
 }
 
 pub fn enqueue(state: &Path, ns: &[Notification]) {
-    let ob = alertgate::outbox::Outbox::open(&state.join("outbox.db"), Arc::new(|| 1_700_000_000_000)).unwrap();
+    let ob = alertgate::outbox::Outbox::open(&state.join("outbox.db"), Arc::new(alertgate::clock::now_ms)).unwrap();
     let e = ob.enqueue(ns, &|_| vec!["webhook_configs.0".to_string()]).unwrap();
     assert_eq!(e.queued, ns.len());
 }

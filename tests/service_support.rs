@@ -169,8 +169,9 @@ impl Receiver {
             &format!("{status} notification for {alertname}"),
             || {
                 self.all().into_iter().find(|v| {
-                    v["status"] == status && v["groupLabels"]["alertname"] == alertname
-                        || v["status"] == status && v["commonLabels"]["alertname"] == alertname
+                    v["status"] == status
+                        && (v["groupLabels"]["alertname"] == alertname
+                            || v["commonLabels"]["alertname"] == alertname)
                 })
             },
         )

@@ -100,7 +100,10 @@ fn subcommand_section(roff: &mut Roff, parent: &str, sub: &clap::Command) {
             .filter(|v| !v.is_hide_set())
             .map(|v| v.get_name().to_string())
             .collect();
-        if !values.is_empty() && !arg.is_hide_possible_values_set() {
+        if arg.get_action().takes_values()
+            && !values.is_empty()
+            && !arg.is_hide_possible_values_set()
+        {
             help = format!("{help} [possible values: {}]", values.join(", "));
         }
         roff.text([roman(help)]);

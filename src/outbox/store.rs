@@ -114,6 +114,24 @@ impl Store {
     /// a write commits: an unwritable store fails here, not at the first
     /// notification.
     pub fn open(path: &Path, now: Timestamp) -> Result<Store, OutboxError> {
+        Self::open_inner(path, now).map_err(|e| match e.problem() {
+            // SQLite says only "unable to open" (it cannot create the WAL
+            // index); the OS says why.
+            Some(super::error::StoreProblem::CannotOpen) => {
+                let probe = path.with_extension("db-probe");
+                match std::fs::write(&probe, b"") {
+                    Err(io) => OutboxError::io(&path.display().to_string(), io),
+                    Ok(()) => {
+                        let _ = std::fs::remove_file(&probe);
+                        e
+                    }
+                }
+            }
+            _ => e,
+        })
+    }
+
+    fn open_inner(path: &Path, now: Timestamp) -> Result<Store, OutboxError> {
         let p = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| OutboxError::io(&p, e))?;

@@ -129,6 +129,22 @@ impl Dispatcher {
 
     /// Adds or updates an alert, then flushes whatever is due at `now`.
     pub fn push(&mut self, alert: Alert, now: Timestamp) -> Vec<Notification> {
+        self.insert(alert, now);
+        self.tick(now)
+    }
+
+    /// Adds alerts that arrive together (one evaluation's, one API post),
+    /// then flushes once: a group that is due at once is sent with all of
+    /// them, not with the first alone. Upstream's asynchronous flush sees
+    /// such a batch the same way.
+    pub fn push_batch(&mut self, alerts: Vec<Alert>, now: Timestamp) -> Vec<Notification> {
+        for a in alerts {
+            self.insert(a, now);
+        }
+        self.tick(now)
+    }
+
+    fn insert(&mut self, alert: Alert, now: Timestamp) {
         self.inhibitor.observe(&alert.labels, alert.ends_at);
         self.alerts.insert(alert.labels.clone(), alert.clone());
         let config = self.config.clone();
@@ -148,7 +164,6 @@ impl Dispatcher {
             });
             group.alerts.insert(alert.labels.clone(), alert.clone());
         }
-        self.tick(now)
     }
 
     /// When the next group is due, if any: the time to call [`Self::tick`].

@@ -114,11 +114,11 @@ pub fn build_loaded(
     let lookback = engine.opts.lookback_delta_ms;
     let backend = match &config.datasource {
         // A service keeps retrying a datasource that was down.
-        Some(ds) => Backend::Remote(OffThread::new(
+        Some(ds) => Backend::Remote(OffThread::new(Box::new(
             HttpQuerier::new(ds)
                 .context("cannot build datasource")?
                 .with_sticky_unreachable(false),
-        )),
+        ))),
         None => Backend::Embedded {
             store: store.clone(),
             engine,

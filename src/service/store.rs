@@ -24,7 +24,7 @@ pub struct DsHealth {
 /// Where queries go.
 pub enum Backend {
     Embedded { store: SharedStore, engine: Engine },
-    Remote(OffThread<HttpQuerier>),
+    Remote(OffThread<Box<HttpQuerier>>),
 }
 
 /// Owns a value holding a blocking HTTP client and drops it on a plain

@@ -43,9 +43,8 @@ pub fn notify(args: &CheckArgs, report: &ReplayReport) -> anyhow::Result<Vec<Att
         &args.external_url,
         at,
     );
-    for a in alerts {
-        notifications.extend(dispatcher.push(a, at));
-    }
+    // One batch: a group due at once goes out with all of its alerts.
+    notifications.extend(dispatcher.push_batch(alerts, at));
     while let Some(t) = dispatcher.next_due().filter(|t| *t <= until) {
         notifications.extend(dispatcher.tick(t));
     }
