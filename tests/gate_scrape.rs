@@ -52,6 +52,11 @@ fn each_format_is_parsed_by_its_content_type() {
         // Text in an OpenMetrics envelope: the OpenMetrics parser must
         // refuse it (no `# EOF`), proving the header picked the parser.
         "/om-lie" => (200, OM.into(), "dlq_size 3\n".into()),
+        "/login" => (
+            200,
+            "text/html; charset=utf-8".into(),
+            "<html>sign in</html>".into(),
+        ),
         _ => (404, TEXT.into(), "not found\n".into()),
     });
 
@@ -113,6 +118,15 @@ fn each_format_is_parsed_by_its_content_type() {
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(
         stderr(&out).contains(&srv.url("/om-lie")),
+        "{}",
+        describe(&out)
+    );
+
+    // A login page is no metrics page, whatever its body.
+    let out = check(&["--scrape", &srv.url("/login")]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("unsupported content type \"text/html; charset=utf-8\""),
         "{}",
         describe(&out)
     );

@@ -20,7 +20,10 @@ fn sigkill_during_burst_loses_nothing() {
     );
     let ns = notifications(1000);
     enqueue(&dir.path().join("state"), &ns);
-    let expected: BTreeSet<String> = ns.iter().map(alertgate::outbox::record::notification_key).collect();
+    let expected: BTreeSet<String> = ns
+        .iter()
+        .map(alertgate::outbox::record::notification_key)
+        .collect();
     assert_eq!(expected.len(), 1000);
 
     let mut child = Command::new(bin())
@@ -32,8 +35,15 @@ fn sigkill_during_burst_loses_nothing() {
         .unwrap();
     let t0 = Instant::now();
     while rx.requests() < 300 {
-        assert!(t0.elapsed() < Duration::from_secs(60), "only {} requests", rx.requests());
-        assert!(child.try_wait().unwrap().is_none(), "drain ended before the kill");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "only {} requests",
+            rx.requests()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "drain ended before the kill"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     child.kill().unwrap(); // SIGKILL
@@ -42,8 +52,16 @@ fn sigkill_during_burst_loses_nothing() {
     let accepted_before = rx.accepted().len();
     assert!(accepted_before < 1000, "the kill came mid-burst");
 
-    let out = Command::new(bin()).args(["outbox", "drain", "--config"]).arg(&cfg).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin())
+        .args(["outbox", "drain", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for b in rx.accepted() {
@@ -54,9 +72,18 @@ fn sigkill_during_burst_loses_nothing() {
     let dups: usize = by_key.values().map(|v| v.len() - 1).sum();
     for (k, bodies) in &by_key {
         // Same key, same message: a resend, not a new page.
-        assert!(bodies.iter().all(|b| b == &bodies[0]), "duplicate {k} differs");
+        assert!(
+            bodies.iter().all(|b| b == &bodies[0]),
+            "duplicate {k} differs"
+        );
     }
-    let failed = rx.seen.lock().unwrap().iter().filter(|s| s.status == 500).count();
+    let failed = rx
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.status == 500)
+        .count();
     eprintln!(
         "outbox crash test: {} accepted before the kill, {} accepted in all, {} duplicates, {} requests failed on purpose",
         accepted_before,
@@ -67,7 +94,8 @@ fn sigkill_during_burst_loses_nothing() {
     assert!(failed > 0);
     assert_eq!(rx.accepted().len(), 1000 + dups);
     // Nothing left behind.
-    let ob = alertgate::outbox::store::Store::open_read_only(&dir.path().join("state/outbox.db")).unwrap();
+    let ob = alertgate::outbox::store::Store::open_read_only(&dir.path().join("state/outbox.db"))
+        .unwrap();
     let d = ob.depth().unwrap();
     assert_eq!((d.queued, d.dead), (0, 0));
 }

@@ -22,7 +22,10 @@ impl Mount {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "cannot mount a tmpfs (needs root)");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "cannot mount a tmpfs (needs root)"
+            );
             eprintln!("skipping: cannot mount a tmpfs");
             return None;
         }
@@ -30,7 +33,11 @@ impl Mount {
     }
 
     fn remount(&self, mode: &str) {
-        let s = Command::new("mount").args(["-o", &format!("remount,{mode}")]).arg(&self.0).status().unwrap();
+        let s = Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
         assert!(s.success());
     }
 }
@@ -44,7 +51,9 @@ impl Drop for Mount {
 #[test]
 fn disk_full_is_an_error_and_not_ready() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(_m) = Mount::tmpfs(&dir.path().join("full"), "160k") else { return };
+    let Some(_m) = Mount::tmpfs(&dir.path().join("full"), "160k") else {
+        return;
+    };
     let db = dir.path().join("full/outbox.db");
     let ob = Outbox::open(&db, Arc::new(|| 0)).unwrap();
     let hook = |_: &str| vec!["webhook_configs.0".to_string()];
@@ -74,26 +83,51 @@ fn disk_full_is_an_error_and_not_ready() {
 #[test]
 fn unwritable_store_sends_nothing_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(m) = Mount::tmpfs(&dir.path().join("state"), "4m") else { return };
+    let Some(m) = Mount::tmpfs(&dir.path().join("state"), "4m") else {
+        return;
+    };
     let rx = Receiver::start(0);
     let cfg = write_config(dir.path(), rx.port, "    initial_backoff: 10ms\n");
     enqueue(&dir.path().join("state"), &notifications(3));
     m.remount("ro");
 
-    let out = Command::new(bin()).args(["outbox", "drain", "--config"]).arg(&cfg).output().unwrap();
+    let out = Command::new(bin())
+        .args(["outbox", "drain", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("outbox store") && err.contains("not writable"), "{err}");
+    assert!(
+        err.contains("outbox store") && err.contains("not writable"),
+        "{err}"
+    );
     assert_eq!(rx.requests(), 0, "nothing is sent that cannot be recorded");
 
-    let out = Command::new(bin()).args(["outbox", "status", "--config"]).arg(&cfg).output().unwrap();
+    let out = Command::new(bin())
+        .args(["outbox", "status", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ready: no"));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not writable"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not writable"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Writable again: everything is still there and goes out.
     m.remount("rw");
-    let out = Command::new(bin()).args(["outbox", "drain", "--config"]).arg(&cfg).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin())
+        .args(["outbox", "drain", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(rx.accepted().len(), 3);
 }

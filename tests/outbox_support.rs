@@ -86,7 +86,12 @@ impl Receiver {
                 });
             }
         });
-        Receiver { port, seen, down, count }
+        Receiver {
+            port,
+            seen,
+            down,
+            count,
+        }
     }
 
     pub fn requests(&self) -> usize {
@@ -95,7 +100,13 @@ impl Receiver {
 
     /// Bodies of the requests answered 2xx.
     pub fn accepted(&self) -> Vec<String> {
-        self.seen.lock().unwrap().iter().filter(|s| s.status == 200).map(|s| s.body.clone()).collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.status == 200)
+            .map(|s| s.body.clone())
+            .collect()
     }
 }
 
@@ -122,7 +133,10 @@ pub fn notifications(n: usize) -> Vec<Notification> {
                 route_idx: 0,
                 group_key: format!("{{}}:{{alertname=\"{g}\"}}"),
                 group_labels: Labels::from_pairs([("alertname", g.as_str())]),
-                firing: vec![Alert::firing(Labels::from_pairs([("alertname", g.as_str()), ("severity", "P1")]), 1_700_000_000_000)],
+                firing: vec![Alert::firing(
+                    Labels::from_pairs([("alertname", g.as_str()), ("severity", "P1")]),
+                    1_700_000_000_000,
+                )],
                 resolved: vec![],
                 reason: NotifyReason::FirstNotification,
             }
@@ -142,13 +156,22 @@ pub fn key_of_body(body: &str) -> String {
             .filter(|a| a["status"] == status)
             .map(|a| {
                 Labels::from_pairs(
-                    a["labels"].as_object().unwrap().iter().map(|(k, x)| (k.clone(), x.as_str().unwrap().to_string())),
+                    a["labels"]
+                        .as_object()
+                        .unwrap()
+                        .iter()
+                        .map(|(k, x)| (k.clone(), x.as_str().unwrap().to_string())),
                 )
             })
             .collect()
     };
     let (f, r) = (labels("firing"), labels("resolved"));
-    alertgate::outbox::dedup_key(v["receiver"].as_str().unwrap(), v["groupKey"].as_str().unwrap(), f.iter(), r.iter())
+    alertgate::outbox::dedup_key(
+        v["receiver"].as_str().unwrap(),
+        v["groupKey"].as_str().unwrap(),
+        f.iter(),
+        r.iter(),
+    )
 }
 
 pub fn bin() -> &'static str {
@@ -156,7 +179,13 @@ pub fn bin() -> &'static str {
 }
 
 pub fn enqueue(state: &Path, ns: &[Notification]) {
-    let ob = alertgate::outbox::Outbox::open(&state.join("outbox.db"), Arc::new(alertgate::clock::now_ms)).unwrap();
-    let e = ob.enqueue(ns, &|_| vec!["webhook_configs.0".to_string()]).unwrap();
+    let ob = alertgate::outbox::Outbox::open(
+        &state.join("outbox.db"),
+        Arc::new(alertgate::clock::now_ms),
+    )
+    .unwrap();
+    let e = ob
+        .enqueue(ns, &|_| vec!["webhook_configs.0".to_string()])
+        .unwrap();
     assert_eq!(e.queued, ns.len());
 }

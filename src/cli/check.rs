@@ -9,7 +9,7 @@
 
 mod ci;
 mod deliver;
-mod scrape;
+pub mod scrape;
 
 use super::exit;
 use crate::alerting::serde_util::format_float;
@@ -51,6 +51,8 @@ pub struct CheckArgs {
     /// `promql-delayed-name-removal`; repeatable or comma-separated.
     #[arg(long = "enable-feature", value_name = "NAME", value_delimiter = ',')]
     pub enable_features: Vec<String>,
+    /// Output: text, JSON, or a CI report (`junit`, `markdown`, `github`)
+    /// with one case per rule.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// What makes the exit code 1: a firing alert (default), or already a

@@ -70,9 +70,13 @@ pub(crate) struct OutboxSetup {
 pub(crate) fn setup(config: &Path) -> Result<OutboxSetup> {
     let svc = crate::service::config::load(config)?;
     let Some(dir) = svc.state_dir.clone() else {
-        bail!("{}: state_dir is not set, so there is no outbox", config.display());
+        bail!(
+            "{}: state_dir is not set, so there is no outbox",
+            config.display()
+        );
     };
-    let src = std::fs::read_to_string(config).with_context(|| format!("cannot read {}", config.display()))?;
+    let src = std::fs::read_to_string(config)
+        .with_context(|| format!("cannot read {}", config.display()))?;
     let cfg = OutboxConfig::from_yaml(&src)?;
     let notifiers = match &svc.routing {
         Some(r) => crate::notify::build_receivers(r)?,
@@ -101,14 +105,22 @@ pub fn run(a: &DlqArgs) -> u8 {
         DlqCommand::List { config, json } => list(config, *json).unwrap_or_else(err),
         DlqCommand::Show { id, config } => show(config, *id).unwrap_or_else(err),
         DlqCommand::Replay { ids, all, config } => replay(config, ids, *all).unwrap_or_else(err),
-        DlqCommand::Purge { ids, all, yes, config } => purge(config, ids, *all, *yes).unwrap_or_else(err),
+        DlqCommand::Purge {
+            ids,
+            all,
+            yes,
+            config,
+        } => purge(config, ids, *all, *yes).unwrap_or_else(err),
     }
 }
 
 fn read_store(config: &Path) -> Result<crate::outbox::store::Store> {
     let svc = crate::service::config::load(config)?;
     let Some(dir) = svc.state_dir else {
-        bail!("{}: state_dir is not set, so there is no outbox", config.display());
+        bail!(
+            "{}: state_dir is not set, so there is no outbox",
+            config.display()
+        );
     };
     let db = Outbox::path_in(&dir);
     if !db.exists() {
@@ -145,7 +157,11 @@ fn list(config: &Path, json: bool) -> Result<u8> {
     if !json {
         eprintln!("{} dead letter(s)", dead.len());
     }
-    Ok(if dead.is_empty() { exit::OK } else { exit::BREACH })
+    Ok(if dead.is_empty() {
+        exit::OK
+    } else {
+        exit::BREACH
+    })
 }
 
 fn show(config: &Path, id: i64) -> Result<u8> {
@@ -160,7 +176,10 @@ fn show(config: &Path, id: i64) -> Result<u8> {
     println!("group_key:   {}", j.group_key);
     println!("dedup_key:   {}", j.dedup_key);
     println!("created_at:  {}", rfc3339(j.created_at));
-    println!("dead_at:     {}", j.dead_at.map(rfc3339).unwrap_or_default());
+    println!(
+        "dead_at:     {}",
+        j.dead_at.map(rfc3339).unwrap_or_default()
+    );
     println!("attempts:    {}", j.attempts);
     if let Some(s) = j.last_status {
         println!("last_status: {s}");
@@ -192,9 +211,16 @@ fn replay(config: &Path, ids: &[i64], all: bool) -> Result<u8> {
     let outbox = open(&s.db)?;
     let moved = outbox.store().replay(sel, outbox.now())?;
     if let Some(ids) = sel {
-        let missing: Vec<String> = ids.iter().filter(|i| !moved.contains(i)).map(|i| i.to_string()).collect();
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|i| !moved.contains(i))
+            .map(|i| i.to_string())
+            .collect();
         if !missing.is_empty() {
-            eprintln!("alertgate: not in the DLQ (or already queued): {}", missing.join(", "));
+            eprintln!(
+                "alertgate: not in the DLQ (or already queued): {}",
+                missing.join(", ")
+            );
         }
     }
     eprintln!("{} dead letter(s) queued again", moved.len());
@@ -207,9 +233,21 @@ fn replay(config: &Path, ids: &[i64], all: bool) -> Result<u8> {
         Err(e) => return Err(e.into()),
     };
     let r = worker.drain(&AtomicBool::new(false))?;
-    eprintln!("{} delivered, {} back in the DLQ", r.delivered, r.dead_lettered);
-    let still_dead = outbox.store().dead()?.iter().filter(|j| moved.contains(&j.id)).count();
-    Ok(if still_dead == 0 { exit::OK } else { exit::BREACH })
+    eprintln!(
+        "{} delivered, {} back in the DLQ",
+        r.delivered, r.dead_lettered
+    );
+    let still_dead = outbox
+        .store()
+        .dead()?
+        .iter()
+        .filter(|j| moved.contains(&j.id))
+        .count();
+    Ok(if still_dead == 0 {
+        exit::OK
+    } else {
+        exit::BREACH
+    })
 }
 
 fn purge(config: &Path, ids: &[i64], all: bool, yes: bool) -> Result<u8> {

@@ -38,7 +38,10 @@ pub enum OutboxCommand {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ALERTGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn fail(e: &anyhow::Error) -> u8 {
@@ -64,7 +67,11 @@ fn drain(config: &Path) -> Result<u8> {
         "alertgate: outbox: {} delivered, {} failed attempts, {} moved to the dead-letter queue",
         r.delivered, r.failed_attempts, r.dead_lettered
     );
-    Ok(if r.dead_lettered > 0 { exit::RUN_ERROR } else { exit::OK })
+    Ok(if r.dead_lettered > 0 {
+        exit::RUN_ERROR
+    } else {
+        exit::OK
+    })
 }
 
 fn status(config: &Path) -> Result<u8> {

@@ -89,13 +89,19 @@ mod tests {
     fn retry_after_wins_and_429_waits() {
         let c = cfg();
         assert_eq!(next_delay(&c, 1, Some(503), Some(120_000), 0.5), 120_000);
-        assert_eq!(next_delay(&c, 1, Some(429), None, 0.0), MIN_BACKOFF_ON_429_MS);
+        assert_eq!(
+            next_delay(&c, 1, Some(429), None, 0.0),
+            MIN_BACKOFF_ON_429_MS
+        );
         assert_eq!(parse_retry_after("7", 0), Some(7_000));
         // RFC 7231 example date, 2 seconds after `now`.
         let now = chrono::DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:27:58 GMT")
             .unwrap()
             .timestamp_millis();
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(2_000));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(2_000)
+        );
         assert_eq!(parse_retry_after("soon", 0), None);
     }
 

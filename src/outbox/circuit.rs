@@ -10,7 +10,9 @@ use super::config::OutboxConfig;
 pub enum CircuitState {
     Closed,
     /// No requests until the given time.
-    Open { until: i64 },
+    Open {
+        until: i64,
+    },
     /// One probe is in flight.
     HalfOpen,
 }
@@ -70,10 +72,14 @@ impl Circuit {
         match self.state {
             CircuitState::HalfOpen => {
                 self.open_ms = (self.open_ms * 2).min(cfg.max_backoff_ms.max(cfg.circuit_open_ms));
-                self.state = CircuitState::Open { until: now + self.open_ms };
+                self.state = CircuitState::Open {
+                    until: now + self.open_ms,
+                };
             }
             CircuitState::Closed if self.failures >= cfg.circuit_failures => {
-                self.state = CircuitState::Open { until: now + self.open_ms };
+                self.state = CircuitState::Open {
+                    until: now + self.open_ms,
+                };
             }
             _ => {}
         }
@@ -111,7 +117,11 @@ mod tests {
         assert_eq!(c.admit(1_010, 4), 1, "one probe");
         assert_eq!(c.admit(1_010, 4), 0, "only one probe");
         c.failure(&cfg, 1_100);
-        assert_eq!(c.state(), CircuitState::Open { until: 3_100 }, "twice as long");
+        assert_eq!(
+            c.state(),
+            CircuitState::Open { until: 3_100 },
+            "twice as long"
+        );
         assert_eq!(c.admit(3_100, 4), 1);
         c.success(&cfg);
         assert_eq!(c.admit(3_200, 4), 4);

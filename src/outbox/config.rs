@@ -90,9 +90,17 @@ impl OutboxConfig {
             }
         };
         dur("max_age", &raw.max_age, &mut c.max_age_ms);
-        dur("initial_backoff", &raw.initial_backoff, &mut c.initial_backoff_ms);
+        dur(
+            "initial_backoff",
+            &raw.initial_backoff,
+            &mut c.initial_backoff_ms,
+        );
         dur("max_backoff", &raw.max_backoff, &mut c.max_backoff_ms);
-        dur("circuit_open_for", &raw.circuit_open_for, &mut c.circuit_open_ms);
+        dur(
+            "circuit_open_for",
+            &raw.circuit_open_for,
+            &mut c.circuit_open_ms,
+        );
         if let Some(n) = raw.max_attempts {
             c.max_attempts = n;
         }
@@ -128,12 +136,23 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        assert_eq!(OutboxConfig::from_yaml("route: {receiver: a}\n").unwrap(), OutboxConfig::default());
+        assert_eq!(
+            OutboxConfig::from_yaml("route: {receiver: a}\n").unwrap(),
+            OutboxConfig::default()
+        );
         let c = OutboxConfig::from_yaml(
             "notify:\n  outbox:\n    max_attempts: 3\n    max_age: 10m\n    initial_backoff: 50ms\n    concurrency: 2\n",
         )
         .unwrap();
-        assert_eq!((c.max_attempts, c.max_age_ms, c.initial_backoff_ms, c.concurrency), (3, 600_000, 50, 2));
+        assert_eq!(
+            (
+                c.max_attempts,
+                c.max_age_ms,
+                c.initial_backoff_ms,
+                c.concurrency
+            ),
+            (3, 600_000, 50, 2)
+        );
     }
 
     #[test]

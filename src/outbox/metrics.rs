@@ -11,7 +11,9 @@ use super::store::Depth;
 
 /// Upper bounds of the latency histogram, in seconds: from a quick local
 /// webhook to an hour-long outage.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0];
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
@@ -109,16 +111,30 @@ impl OutboxMetrics {
 
     /// Delivered count of one integration (tests, status).
     pub fn delivered_count(&self, receiver: &str, integration: &str) -> u64 {
-        self.with(|m| m.delivered.get(&key(receiver, integration)).copied().unwrap_or(0))
+        self.with(|m| {
+            m.delivered
+                .get(&key(receiver, integration))
+                .copied()
+                .unwrap_or(0)
+        })
     }
 
     pub fn failed_count(&self, receiver: &str, integration: &str) -> u64 {
-        self.with(|m| m.failed.get(&key(receiver, integration)).copied().unwrap_or(0))
+        self.with(|m| {
+            m.failed
+                .get(&key(receiver, integration))
+                .copied()
+                .unwrap_or(0)
+        })
     }
 
     /// Every family, with the depths read from the store and the open
     /// circuits (`(receiver, integration)`) given by the caller.
-    pub fn families(&self, depth: &BTreeMap<String, Depth>, open_circuits: &[(String, String)]) -> Vec<MetricFamily> {
+    pub fn families(
+        &self,
+        depth: &BTreeMap<String, Depth>,
+        open_circuits: &[(String, String)],
+    ) -> Vec<MetricFamily> {
         let gauge = |name, help, f: &dyn Fn(&Depth) -> usize| MetricFamily {
             name,
             help,
@@ -141,18 +157,42 @@ impl OutboxMetrics {
             let mut lat = Vec::new();
             for (r, h) in &m.latency {
                 for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
-                    lat.push(sample("_bucket", &[("receiver", r), ("le", &fmt_le(*le))], h.buckets[i] as f64));
+                    lat.push(sample(
+                        "_bucket",
+                        &[("receiver", r), ("le", &fmt_le(*le))],
+                        h.buckets[i] as f64,
+                    ));
                 }
-                lat.push(sample("_bucket", &[("receiver", r), ("le", "+Inf")], h.count as f64));
+                lat.push(sample(
+                    "_bucket",
+                    &[("receiver", r), ("le", "+Inf")],
+                    h.count as f64,
+                ));
                 lat.push(sample("_sum", &[("receiver", r)], h.sum));
                 lat.push(sample("_count", &[("receiver", r)], h.count as f64));
             }
             vec![
-                gauge(names::QUEUE, "Notifications waiting for delivery, per receiver.", &|d| d.queued),
-                gauge(names::DLQ, "Notifications in the dead-letter queue, per receiver.", &|d| d.dead),
-                counter(names::DELIVERED, "Notifications accepted by the receiver.", &m.delivered),
+                gauge(
+                    names::QUEUE,
+                    "Notifications waiting for delivery, per receiver.",
+                    &|d| d.queued,
+                ),
+                gauge(
+                    names::DLQ,
+                    "Notifications in the dead-letter queue, per receiver.",
+                    &|d| d.dead,
+                ),
+                counter(
+                    names::DELIVERED,
+                    "Notifications accepted by the receiver.",
+                    &m.delivered,
+                ),
                 counter(names::FAILED, "Delivery attempts that failed.", &m.failed),
-                counter(names::DEAD, "Notifications moved to the dead-letter queue.", &m.dead),
+                counter(
+                    names::DEAD,
+                    "Notifications moved to the dead-letter queue.",
+                    &m.dead,
+                ),
                 MetricFamily {
                     name: names::LATENCY,
                     help: "Time from queueing a notification to its acceptance.",
@@ -182,7 +222,10 @@ impl OutboxMetrics {
 fn sample(suffix: &'static str, labels: &[(&str, &str)], value: f64) -> MetricSample {
     MetricSample {
         suffix,
-        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         value,
     }
 }
@@ -214,7 +257,14 @@ pub fn render_text(fams: &[MetricFamily]) -> String {
                 let parts: Vec<String> = s
                     .labels
                     .iter()
-                    .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}=\"{}\"",
+                            v.replace('\\', "\\\\")
+                                .replace('"', "\\\"")
+                                .replace('\n', "\\n")
+                        )
+                    })
                     .collect();
                 let _ = write!(out, "{{{}}}", parts.join(","));
             }
@@ -242,7 +292,10 @@ mod tests {
         let find = |name: &str, extra: Option<(&str, &str)>| {
             samples
                 .iter()
-                .find(|s| s.labels.get("__name__") == Some(name) && extra.map_or(true, |(k, v)| s.labels.get(k) == Some(v)))
+                .find(|s| {
+                    s.labels.get("__name__") == Some(name)
+                        && extra.map_or(true, |(k, v)| s.labels.get(k) == Some(v))
+                })
                 .map(|s| s.v)
         };
         assert_eq!(find(names::QUEUE, None), Some(3.0));
@@ -251,9 +304,30 @@ mod tests {
         assert_eq!(find(names::FAILED, None), Some(1.0));
         assert_eq!(find(names::CIRCUIT, None), Some(1.0));
         // 0.2 s is within 0.25, 40 s is not within 30.
-        assert_eq!(find("alertgate_outbox_delivery_latency_seconds_bucket", Some(("le", "0.25"))), Some(1.0));
-        assert_eq!(find("alertgate_outbox_delivery_latency_seconds_bucket", Some(("le", "30.0"))), Some(1.0));
-        assert_eq!(find("alertgate_outbox_delivery_latency_seconds_bucket", Some(("le", "60.0"))), Some(2.0));
-        assert_eq!(find("alertgate_outbox_delivery_latency_seconds_count", None), Some(2.0));
+        assert_eq!(
+            find(
+                "alertgate_outbox_delivery_latency_seconds_bucket",
+                Some(("le", "0.25"))
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            find(
+                "alertgate_outbox_delivery_latency_seconds_bucket",
+                Some(("le", "30.0"))
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            find(
+                "alertgate_outbox_delivery_latency_seconds_bucket",
+                Some(("le", "60.0"))
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            find("alertgate_outbox_delivery_latency_seconds_count", None),
+            Some(2.0)
+        );
     }
 }

@@ -78,8 +78,10 @@ impl Outbox {
         if ns.is_empty() {
             return Ok(Enqueued::default());
         }
-        let items: Vec<(Notification, Vec<String>)> =
-            ns.iter().map(|n| (n.clone(), integrations(&n.receiver))).collect();
+        let items: Vec<(Notification, Vec<String>)> = ns
+            .iter()
+            .map(|n| (n.clone(), integrations(&n.receiver)))
+            .collect();
         let r = self.track(self.store.enqueue(&items, self.now()));
         match &r {
             Ok(e) if e.queued > 0 => self.notify_work(),

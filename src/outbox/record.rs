@@ -32,7 +32,9 @@ struct StoredNotification {
 }
 
 pub fn labels_to_map(l: &Labels) -> BTreeMap<String, String> {
-    l.iter().map(|x| (x.name.clone(), x.value.clone())).collect()
+    l.iter()
+        .map(|x| (x.name.clone(), x.value.clone()))
+        .collect()
 }
 
 pub fn labels_from_map(m: BTreeMap<String, String>) -> Labels {
@@ -153,7 +155,12 @@ mod tests {
             group_labels: Labels::from_pairs([("alertname", group)]),
             firing: instances
                 .iter()
-                .map(|i| Alert::firing(Labels::from_pairs([("alertname", group), ("instance", i)]), 1_000))
+                .map(|i| {
+                    Alert::firing(
+                        Labels::from_pairs([("alertname", group), ("instance", i)]),
+                        1_000,
+                    )
+                })
                 .collect(),
             resolved: vec![],
             reason: NotifyReason::NewAlertsInGroup,
@@ -163,7 +170,9 @@ mod tests {
     #[test]
     fn round_trips() {
         let mut n = notification("A", &["1", "2"]);
-        n.firing[0].annotations.insert("summary".into(), "s \"q\"".into());
+        n.firing[0]
+            .annotations
+            .insert("summary".into(), "s \"q\"".into());
         let mut r = n.firing[1].clone();
         r.ends_at = Some(4_000);
         n.resolved.push(r);
@@ -174,15 +183,33 @@ mod tests {
     fn dedup_key_is_per_alert_set() {
         let a = notification("A", &["1", "2"]);
         let b = notification("A", &["2", "1"]);
-        assert_eq!(notification_key(&a), notification_key(&b), "order does not matter");
+        assert_eq!(
+            notification_key(&a),
+            notification_key(&b),
+            "order does not matter"
+        );
         let mut later = a.clone();
         later.at += 60_000;
-        assert_eq!(notification_key(&a), notification_key(&later), "same state, same key");
-        assert_ne!(notification_key(&a), notification_key(&notification("A", &["1"])));
+        assert_eq!(
+            notification_key(&a),
+            notification_key(&later),
+            "same state, same key"
+        );
+        assert_ne!(
+            notification_key(&a),
+            notification_key(&notification("A", &["1"]))
+        );
         let mut res = a.clone();
         res.resolved.push(res.firing.pop().unwrap());
-        assert_ne!(notification_key(&a), notification_key(&res), "a resolution is news");
-        assert_ne!(notification_key(&a), notification_key(&notification("B", &["1", "2"])));
+        assert_ne!(
+            notification_key(&a),
+            notification_key(&res),
+            "a resolution is news"
+        );
+        assert_ne!(
+            notification_key(&a),
+            notification_key(&notification("B", &["1", "2"]))
+        );
         assert_eq!(notification_key(&a).len(), 32);
     }
 }

@@ -55,17 +55,29 @@ pub struct NotifierSender {
 impl NotifierSender {
     /// The integration names of `receiver`, for enqueueing.
     pub fn integrations(&self, receiver: &str) -> Vec<String> {
-        self.notifiers.get(receiver).iter().map(|b| b.name.clone()).collect()
+        self.notifiers
+            .get(receiver)
+            .iter()
+            .map(|b| b.name.clone())
+            .collect()
     }
 }
 
 impl Sender for NotifierSender {
     fn send(&self, job: &Job) -> Result<(), SendFailure> {
-        let Some(b) = self.notifiers.get(&job.receiver).iter().find(|b| b.name == job.integration) else {
+        let Some(b) = self
+            .notifiers
+            .get(&job.receiver)
+            .iter()
+            .find(|b| b.name == job.integration)
+        else {
             // Kept, not dropped: a reload removed the integration, an
             // operator decides in the DLQ.
             return Err(SendFailure {
-                message: format!("receiver {:?} has no {} any more", job.receiver, job.integration),
+                message: format!(
+                    "receiver {:?} has no {} any more",
+                    job.receiver, job.integration
+                ),
                 retryable: false,
                 status: None,
                 retry_after_ms: None,

@@ -137,8 +137,14 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| OutboxError::io(&p, e))?;
         }
         let err = |e| OutboxError::store(&p, e);
-        let c = open_conn(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE).map_err(err)?;
-        let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
+        let c = open_conn(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(err)?;
+        let mode: String = c
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(OutboxError::Store {
                 path: p,
@@ -148,9 +154,14 @@ impl Store {
         }
         // FULL: the WAL is synced at every commit, not only at checkpoints,
         // so a committed row survives power loss too.
-        c.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(err)?;
-        c.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")).map_err(err)?;
-        let s = Store { path: p, conn: Mutex::new(c) };
+        c.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(err)?;
+        c.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+            .map_err(err)?;
+        let s = Store {
+            path: p,
+            conn: Mutex::new(c),
+        };
         s.probe(now)?;
         Ok(s)
     }
@@ -158,8 +169,12 @@ impl Store {
     /// Opens an existing store read-only (for `dlq list` on a full disk).
     pub fn open_read_only(path: &Path) -> Result<Store, OutboxError> {
         let p = path.display().to_string();
-        let c = open_conn(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| OutboxError::store(&p, e))?;
-        Ok(Store { path: p, conn: Mutex::new(c) })
+        let c = open_conn(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| OutboxError::store(&p, e))?;
+        Ok(Store {
+            path: p,
+            conn: Mutex::new(c),
+        })
     }
 
     pub fn path(&self) -> &str {
@@ -172,15 +187,23 @@ impl Store {
 
     /// Runs `f` in one IMMEDIATE transaction (the write lock is taken at
     /// the start, so two processes never deadlock upgrading).
-    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T, rusqlite::Error>) -> Result<T, OutboxError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, OutboxError> {
         let mut c = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err(e))?;
+        let tx = c
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
         let out = f(&tx).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(out)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>) -> Result<T, OutboxError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, OutboxError> {
         let c = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         f(&c).map_err(|e| self.err(e))
     }
@@ -199,7 +222,11 @@ impl Store {
     /// Queues each notification for each of the integrations given with
     /// it, and records it in the notification log, all in one transaction:
     /// when this returns `Ok` the notification is acknowledged.
-    pub fn enqueue(&self, items: &[(Notification, Vec<String>)], now: Timestamp) -> Result<Enqueued, OutboxError> {
+    pub fn enqueue(
+        &self,
+        items: &[(Notification, Vec<String>)],
+        now: Timestamp,
+    ) -> Result<Enqueued, OutboxError> {
         self.write(|tx| {
             let mut out = Enqueued::default();
             let mut ins = tx.prepare_cached(
@@ -242,7 +269,10 @@ impl Store {
 
     /// Queued jobs due at `now`, oldest first.
     pub fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<Job>, OutboxError> {
-        self.jobs("WHERE state = 'queued' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2", params![now, limit as i64])
+        self.jobs(
+            "WHERE state = 'queued' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
+            params![now, limit as i64],
+        )
     }
 
     /// Every queued job (tests, status).
@@ -290,10 +320,17 @@ impl Store {
         })?;
         rows.into_iter()
             .map(|(j, text)| {
-                let notification = decode(&text).map_err(|e| OutboxError::BadRow { id: j.id, detail: e.to_string() })?;
+                let notification = decode(&text).map_err(|e| OutboxError::BadRow {
+                    id: j.id,
+                    detail: e.to_string(),
+                })?;
                 Ok(Job {
                     id: j.id,
-                    state: if j.state == "dead" { JobState::Dead } else { JobState::Queued },
+                    state: if j.state == "dead" {
+                        JobState::Dead
+                    } else {
+                        JobState::Queued
+                    },
                     dedup_key: j.dedup_key,
                     receiver: j.receiver,
                     integration: j.integration,
@@ -314,7 +351,12 @@ impl Store {
     /// The receiver accepted the job: it leaves the store. False when the
     /// row was already gone (purged meanwhile).
     pub fn delivered(&self, id: i64) -> Result<bool, OutboxError> {
-        self.write(|tx| Ok(tx.execute("DELETE FROM jobs WHERE id = ?1 AND state = 'queued'", params![id])? > 0))
+        self.write(|tx| {
+            Ok(tx.execute(
+                "DELETE FROM jobs WHERE id = ?1 AND state = 'queued'",
+                params![id],
+            )? > 0)
+        })
     }
 
     /// A failed attempt that will be retried at `next_at`.
@@ -337,7 +379,14 @@ impl Store {
     }
 
     /// Moves a job to the dead-letter queue with its last error.
-    pub fn kill(&self, id: i64, attempts: u32, status: Option<u16>, error: &str, now: Timestamp) -> Result<(), OutboxError> {
+    pub fn kill(
+        &self,
+        id: i64,
+        attempts: u32,
+        status: Option<u16>,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<(), OutboxError> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE jobs SET state = 'dead', attempts = ?2, last_status = ?3, last_error = ?4, dead_at = ?5
@@ -390,7 +439,10 @@ impl Store {
             Some(ids) => {
                 let mut n = 0;
                 for id in ids {
-                    n += tx.execute("DELETE FROM jobs WHERE id = ?1 AND state = 'dead'", params![id])?;
+                    n += tx.execute(
+                        "DELETE FROM jobs WHERE id = ?1 AND state = 'dead'",
+                        params![id],
+                    )?;
                 }
                 Ok(n)
             }
@@ -399,14 +451,24 @@ impl Store {
 
     /// The earliest `next_at` of the queue.
     pub fn next_due(&self) -> Result<Option<Timestamp>, OutboxError> {
-        self.read(|c| c.query_row("SELECT MIN(next_at) FROM jobs WHERE state = 'queued'", [], |r| r.get(0)))
+        self.read(|c| {
+            c.query_row(
+                "SELECT MIN(next_at) FROM jobs WHERE state = 'queued'",
+                [],
+                |r| r.get(0),
+            )
+        })
     }
 
     /// Queue and DLQ depth per receiver.
     pub fn depth_by_receiver(&self) -> Result<BTreeMap<String, Depth>, OutboxError> {
         let rows: Vec<(String, String, i64)> = self.read(|c| {
-            let mut st = c.prepare_cached("SELECT receiver, state, COUNT(*) FROM jobs GROUP BY receiver, state")?;
-            let v = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
+            let mut st = c.prepare_cached(
+                "SELECT receiver, state, COUNT(*) FROM jobs GROUP BY receiver, state",
+            )?;
+            let v = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect();
             v
         })?;
         let mut out: BTreeMap<String, Depth> = BTreeMap::new();
@@ -423,10 +485,13 @@ impl Store {
 
     /// Total queued and dead rows.
     pub fn depth(&self) -> Result<Depth, OutboxError> {
-        Ok(self.depth_by_receiver()?.values().fold(Depth::default(), |a, d| Depth {
-            queued: a.queued + d.queued,
-            dead: a.dead + d.dead,
-        }))
+        Ok(self
+            .depth_by_receiver()?
+            .values()
+            .fold(Depth::default(), |a, d| Depth {
+                queued: a.queued + d.queued,
+                dead: a.dead + d.dead,
+            }))
     }
 
     /// The notification log: what was last queued per receiver and group.
@@ -443,7 +508,10 @@ impl Store {
         })?;
         rows.into_iter()
             .map(|(receiver, group_key, route_idx, gl, f, r, at)| {
-                let bad = |e: serde_json::Error| OutboxError::BadRow { id: 0, detail: format!("nflog {group_key}: {e}") };
+                let bad = |e: serde_json::Error| OutboxError::BadRow {
+                    id: 0,
+                    detail: format!("nflog {group_key}: {e}"),
+                };
                 Ok(SentRecord {
                     group_labels: labels_from_map(serde_json::from_str(&gl).map_err(bad)?),
                     firing: labels_list_from(&f).map_err(bad)?,
@@ -511,15 +579,24 @@ impl WorkerLock {
         let path = PathBuf::from(path);
         let p = path.display().to_string();
         let c = Connection::open(&path).map_err(|e| OutboxError::store(&p, e))?;
-        c.busy_timeout(std::time::Duration::ZERO).map_err(|e| OutboxError::store(&p, e))?;
+        c.busy_timeout(std::time::Duration::ZERO)
+            .map_err(|e| OutboxError::store(&p, e))?;
         // EXCLUSIVE locking mode keeps the lock after the first write.
         let taken = c.execute_batch(
             "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); \
              DELETE FROM holder; INSERT INTO holder VALUES (0); COMMIT;",
         );
         match taken {
-            Ok(()) => Ok(WorkerLock { _conn: Mutex::new(c), path }),
-            Err(e) if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)) => {
+            Ok(()) => Ok(WorkerLock {
+                _conn: Mutex::new(c),
+                path,
+            }),
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
                 Err(OutboxError::WorkerActive(db.display().to_string()))
             }
             Err(e) => Err(OutboxError::store(&p, e)),
@@ -545,7 +622,12 @@ mod tests {
             group_labels: Labels::from_pairs([("alertname", group)]),
             firing: instances
                 .iter()
-                .map(|i| Alert::firing(Labels::from_pairs([("alertname", group), ("instance", i)]), 0))
+                .map(|i| {
+                    Alert::firing(
+                        Labels::from_pairs([("alertname", group), ("instance", i)]),
+                        0,
+                    )
+                })
                 .collect(),
             resolved: vec![],
             reason: NotifyReason::FirstNotification,
@@ -561,11 +643,28 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join(DB_FILE);
         let s = Store::open(&path, 0).unwrap();
-        let e = s.enqueue(&[(n("A", &["1"], 10), hooks()), (n("B", &["1"], 10), hooks())], 10).unwrap();
-        assert_eq!(e, Enqueued { queued: 4, already_queued: 0 });
+        let e = s
+            .enqueue(
+                &[(n("A", &["1"], 10), hooks()), (n("B", &["1"], 10), hooks())],
+                10,
+            )
+            .unwrap();
+        assert_eq!(
+            e,
+            Enqueued {
+                queued: 4,
+                already_queued: 0
+            }
+        );
         // The same state again is not queued twice.
         let e = s.enqueue(&[(n("A", &["1"], 20), hooks())], 20).unwrap();
-        assert_eq!(e, Enqueued { queued: 0, already_queued: 2 });
+        assert_eq!(
+            e,
+            Enqueued {
+                queued: 0,
+                already_queued: 2
+            }
+        );
         drop(s);
         let s = Store::open(&path, 30).unwrap();
         let due = s.due(30, 100).unwrap();
@@ -573,7 +672,8 @@ mod tests {
         assert_eq!(due[0].notification, n("A", &["1"], 10));
         assert!(s.delivered(due[0].id).unwrap());
         assert!(!s.delivered(due[0].id).unwrap(), "gone once delivered");
-        s.retry_later(due[1].id, 1, 1_000, Some(503), "unexpected status code 503").unwrap();
+        s.retry_later(due[1].id, 1, 1_000, Some(503), "unexpected status code 503")
+            .unwrap();
         assert_eq!(s.due(999, 100).unwrap().len(), 2);
         assert_eq!(s.next_due().unwrap(), Some(10));
         assert_eq!(s.depth().unwrap(), Depth { queued: 3, dead: 0 });
@@ -585,21 +685,35 @@ mod tests {
         let s = Store::open(&d.path().join(DB_FILE), 0).unwrap();
         s.enqueue(&[(n("A", &["1"], 0), hooks())], 0).unwrap();
         let jobs = s.due(0, 10).unwrap();
-        s.kill(jobs[0].id, 3, Some(500), "unexpected status code 500", 50).unwrap();
+        s.kill(jobs[0].id, 3, Some(500), "unexpected status code 500", 50)
+            .unwrap();
         s.kill(jobs[1].id, 3, None, "transport error", 50).unwrap();
         let dead = s.dead().unwrap();
         assert_eq!(dead.len(), 2);
-        assert_eq!((dead[0].attempts, dead[0].last_status, dead[0].dead_at), (3, Some(500), Some(50)));
-        assert!(s.due(1_000, 10).unwrap().is_empty(), "dead letters are not retried");
+        assert_eq!(
+            (dead[0].attempts, dead[0].last_status, dead[0].dead_at),
+            (3, Some(500), Some(50))
+        );
+        assert!(
+            s.due(1_000, 10).unwrap().is_empty(),
+            "dead letters are not retried"
+        );
         // The same state arrives again while dead: queued anew.
-        s.enqueue(&[(n("A", &["1"], 60), vec!["webhook_configs.0".into()])], 60).unwrap();
+        s.enqueue(
+            &[(n("A", &["1"], 60), vec!["webhook_configs.0".into()])],
+            60,
+        )
+        .unwrap();
         let replayed = s.replay(None, 100).unwrap();
         // The webhook dead letter is dropped: a queued row says the same.
         assert_eq!(replayed, vec![jobs[1].id]);
         let q = s.queued().unwrap();
         assert_eq!(q.len(), 2);
         let back = q.iter().find(|j| j.id == jobs[1].id).unwrap();
-        assert_eq!((back.attempts, back.next_at, back.enqueued_at), (0, 100, 100));
+        assert_eq!(
+            (back.attempts, back.next_at, back.enqueued_at),
+            (0, 100, 100)
+        );
         s.kill(back.id, 1, None, "x", 200).unwrap();
         assert_eq!(s.purge(Some(&[back.id, 999])).unwrap(), 1);
         assert_eq!(s.depth().unwrap(), Depth { queued: 1, dead: 0 });
@@ -609,13 +723,20 @@ mod tests {
     fn notification_log_keeps_latest_per_group() {
         let d = tempfile::tempdir().unwrap();
         let s = Store::open(&d.path().join(DB_FILE), 0).unwrap();
-        s.enqueue(&[(n("A", &["1", "2"], 100), vec![])], 100).unwrap();
+        s.enqueue(&[(n("A", &["1", "2"], 100), vec![])], 100)
+            .unwrap();
         s.enqueue(&[(n("A", &["1"], 50), vec![])], 100).unwrap();
         let log = s.sent_log().unwrap();
         assert_eq!(log.len(), 1);
-        assert_eq!(log[0].at, 100, "an older record does not overwrite a newer one");
+        assert_eq!(
+            log[0].at, 100,
+            "an older record does not overwrite a newer one"
+        );
         assert_eq!(log[0].firing.len(), 2);
-        assert_eq!(log[0].group_labels, Labels::from_pairs([("alertname", "A")]));
+        assert_eq!(
+            log[0].group_labels,
+            Labels::from_pairs([("alertname", "A")])
+        );
         assert_eq!(s.gc_log(101).unwrap(), 1);
     }
 
@@ -624,7 +745,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let db = d.path().join(DB_FILE);
         let l = WorkerLock::acquire(&db).unwrap();
-        assert!(matches!(WorkerLock::acquire(&db), Err(OutboxError::WorkerActive(_))));
+        assert!(matches!(
+            WorkerLock::acquire(&db),
+            Err(OutboxError::WorkerActive(_))
+        ));
         drop(l);
         WorkerLock::acquire(&db).unwrap();
     }

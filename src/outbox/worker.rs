@@ -66,7 +66,11 @@ enum Outcome {
 impl Worker {
     /// Becomes the worker of `outbox`'s store; fails when another process
     /// delivers from it.
-    pub fn new(outbox: Arc<Outbox>, sender: Arc<dyn Sender>, cfg: OutboxConfig) -> Result<Worker, OutboxError> {
+    pub fn new(
+        outbox: Arc<Outbox>,
+        sender: Arc<dyn Sender>,
+        cfg: OutboxConfig,
+    ) -> Result<Worker, OutboxError> {
         let lock = WorkerLock::acquire(std::path::Path::new(outbox.store().path()))?;
         Ok(Worker {
             outbox,
@@ -101,7 +105,10 @@ impl Worker {
         let due = self.outbox.track(self.outbox.store().due(now, BATCH))?;
         let mut by_receiver: BTreeMap<String, VecDeque<Job>> = BTreeMap::new();
         for j in due {
-            by_receiver.entry(j.receiver.clone()).or_default().push_back(j);
+            by_receiver
+                .entry(j.receiver.clone())
+                .or_default()
+                .push_back(j);
         }
         let report = Mutex::new(DrainReport::default());
         // Once the store fails, nothing more is sent: an answer we cannot
@@ -115,10 +122,15 @@ impl Worker {
                     let queue = queue.clone();
                     let (report, store_failed) = (&report, &store_failed);
                     s.spawn(move || loop {
-                        if store_failed.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                        if store_failed
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .is_some()
+                        {
                             return;
                         }
-                        let Some(job) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
+                        let Some(job) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+                        else {
                             return;
                         };
                         match self.handle(job) {
@@ -135,7 +147,10 @@ impl Worker {
                                 }
                             }
                             Err(e) => {
-                                store_failed.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+                                store_failed
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get_or_insert(e);
                                 return;
                             }
                         }
@@ -151,7 +166,8 @@ impl Worker {
 
     fn circuit<T>(&self, ep: &Endpoint, f: impl FnOnce(&mut Circuit) -> T) -> T {
         let mut m = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
-        f(m.entry(ep.clone()).or_insert_with(|| Circuit::new(&self.cfg)))
+        f(m.entry(ep.clone())
+            .or_insert_with(|| Circuit::new(&self.cfg)))
     }
 
     fn handle(&self, job: Job) -> Result<Outcome, OutboxError> {
@@ -159,9 +175,15 @@ impl Worker {
         let ep: Endpoint = (job.receiver.clone(), job.integration.clone());
         let now = self.outbox.now();
         if self.circuit(&ep, |c| c.admit(now, 1)) == 0 {
-            let reopen = self.circuit(&ep, |c| c.reopens_at()).unwrap_or(now + self.cfg.initial_backoff_ms);
+            let reopen = self
+                .circuit(&ep, |c| c.reopens_at())
+                .unwrap_or(now + self.cfg.initial_backoff_ms);
             if now - job.enqueued_at >= self.cfg.max_age_ms {
-                let err = format!("expired after {} attempts, circuit open; last error: {}", job.attempts, last(&job));
+                let err = format!(
+                    "expired after {} attempts, circuit open; last error: {}",
+                    job.attempts,
+                    last(&job)
+                );
                 return self.dead(&job, job.attempts, job.last_status, &err, now);
             }
             // Not an attempt: the row waits for the circuit, budget intact.
@@ -182,7 +204,11 @@ impl Worker {
                 // If this write fails the job stays queued and is sent
                 // again: a duplicate with the same dedup key, never a loss.
                 self.outbox.track(store.delivered(job.id))?;
-                self.outbox.metrics.delivered(&job.receiver, &job.integration, done - job.enqueued_at);
+                self.outbox.metrics.delivered(
+                    &job.receiver,
+                    &job.integration,
+                    done - job.enqueued_at,
+                );
                 tracing::debug!(receiver = %job.receiver, integration = %job.integration, id = job.id, "Notification delivered.");
                 Ok(Outcome::Delivered)
             }
@@ -190,9 +216,17 @@ impl Worker {
         }
     }
 
-    fn failed(&self, job: &Job, ep: &Endpoint, f: SendFailure, now: i64) -> Result<Outcome, OutboxError> {
+    fn failed(
+        &self,
+        job: &Job,
+        ep: &Endpoint,
+        f: SendFailure,
+        now: i64,
+    ) -> Result<Outcome, OutboxError> {
         let attempts = job.attempts + 1;
-        self.outbox.metrics.failed_attempt(&job.receiver, &job.integration);
+        self.outbox
+            .metrics
+            .failed_attempt(&job.receiver, &job.integration);
         if f.endpoint_unwell() {
             self.circuit(ep, |c| c.failure(&self.cfg, now));
         } else {
@@ -212,8 +246,16 @@ impl Worker {
             self.dead(job, attempts, f.status, &err, now)?;
             return Ok(Outcome::Dead);
         }
-        let seed = (job.id as u64).wrapping_mul(31).wrapping_add(attempts as u64);
-        let delay = next_delay(&self.cfg, attempts, f.status, f.retry_after_ms, jitter(seed));
+        let seed = (job.id as u64)
+            .wrapping_mul(31)
+            .wrapping_add(attempts as u64);
+        let delay = next_delay(
+            &self.cfg,
+            attempts,
+            f.status,
+            f.retry_after_ms,
+            jitter(seed),
+        );
         // The last try happens at the end of the age budget, not after it.
         let next = (now + delay).min(expires);
         tracing::warn!(
@@ -221,14 +263,27 @@ impl Worker {
             status = ?f.status, retry_in_ms = next - now, error = %f.message,
             "Notify attempt failed, will retry."
         );
-        self.outbox
-            .track(self.outbox.store().retry_later(job.id, attempts, next, f.status, &f.message))?;
+        self.outbox.track(
+            self.outbox
+                .store()
+                .retry_later(job.id, attempts, next, f.status, &f.message),
+        )?;
         Ok(Outcome::Failed)
     }
 
-    fn dead(&self, job: &Job, attempts: u32, status: Option<u16>, err: &str, now: i64) -> Result<Outcome, OutboxError> {
-        self.outbox.track(self.outbox.store().kill(job.id, attempts, status, err, now))?;
-        self.outbox.metrics.dead_lettered(&job.receiver, &job.integration);
+    fn dead(
+        &self,
+        job: &Job,
+        attempts: u32,
+        status: Option<u16>,
+        err: &str,
+        now: i64,
+    ) -> Result<Outcome, OutboxError> {
+        self.outbox
+            .track(self.outbox.store().kill(job.id, attempts, status, err, now))?;
+        self.outbox
+            .metrics
+            .dead_lettered(&job.receiver, &job.integration);
         tracing::error!(
             receiver = %job.receiver, integration = %job.integration, id = job.id, attempts, error = %err,
             "Notification moved to the dead-letter queue."
@@ -263,7 +318,9 @@ impl Worker {
                 continue;
             }
             let wait = match self.outbox.store().next_due() {
-                Ok(Some(t)) => Duration::from_millis((t - self.outbox.now()).max(0) as u64).min(POLL),
+                Ok(Some(t)) => {
+                    Duration::from_millis((t - self.outbox.now()).max(0) as u64).min(POLL)
+                }
                 _ => POLL,
             };
             if !wait.is_zero() {
@@ -333,10 +390,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(AtomicI64::new(0));
         let c = clock.clone();
-        let outbox = Arc::new(Outbox::open(&dir.path().join("outbox.db"), Arc::new(move || c.load(Ordering::SeqCst))).unwrap());
-        let script = Arc::new(Script { answers: Mutex::new(answers.into()), calls: AtomicUsize::new(0) });
+        let outbox = Arc::new(
+            Outbox::open(
+                &dir.path().join("outbox.db"),
+                Arc::new(move || c.load(Ordering::SeqCst)),
+            )
+            .unwrap(),
+        );
+        let script = Arc::new(Script {
+            answers: Mutex::new(answers.into()),
+            calls: AtomicUsize::new(0),
+        });
         let worker = Worker::new(outbox, script.clone(), cfg).unwrap();
-        Setup { _dir: dir, clock, worker, script }
+        Setup {
+            _dir: dir,
+            clock,
+            worker,
+            script,
+        }
     }
 
     fn cfg() -> OutboxConfig {
@@ -365,11 +436,19 @@ mod tests {
         // First retry between half and all of initial_backoff.
         assert!((500..=1_000).contains(&j.next_at), "{}", j.next_at);
         assert_eq!(j.last_error.as_deref(), Some("unexpected status code 503"));
-        assert_eq!(s.worker.run_pass().unwrap(), DrainReport::default(), "not due yet");
+        assert_eq!(
+            s.worker.run_pass().unwrap(),
+            DrainReport::default(),
+            "not due yet"
+        );
         s.clock.store(1_000, Ordering::SeqCst);
         s.worker.run_pass().unwrap();
         let j = &ob.store().queued().unwrap()[0];
-        assert!((2_000..=3_000).contains(&j.next_at), "second delay doubles: {}", j.next_at);
+        assert!(
+            (2_000..=3_000).contains(&j.next_at),
+            "second delay doubles: {}",
+            j.next_at
+        );
         s.clock.store(3_000, Ordering::SeqCst);
         assert_eq!(s.worker.run_pass().unwrap().delivered, 1);
         assert_eq!(ob.depth().unwrap().queued, 0);
@@ -388,7 +467,13 @@ mod tests {
         assert_eq!(s.worker.run_pass().unwrap().dead_lettered, 1);
         let d = &ob.store().dead().unwrap()[0];
         assert_eq!((d.attempts, d.last_status), (2, Some(400)));
-        assert!(d.last_error.as_deref().unwrap().starts_with("not retryable"), "{d:?}");
+        assert!(
+            d.last_error
+                .as_deref()
+                .unwrap()
+                .starts_with("not retryable"),
+            "{d:?}"
+        );
     }
 
     #[test]
@@ -410,27 +495,52 @@ mod tests {
         assert_eq!((r.failed_attempts, r.dead_lettered, r.delivered), (4, 1, 0));
         let d = &ob.store().dead().unwrap()[0];
         assert_eq!(d.attempts, 4);
-        assert!(d.last_error.as_deref().unwrap().contains("gave up after 4 attempts"), "{d:?}");
+        assert!(
+            d.last_error
+                .as_deref()
+                .unwrap()
+                .contains("gave up after 4 attempts"),
+            "{d:?}"
+        );
         assert_eq!(s.script.calls.load(Ordering::SeqCst), 4);
     }
 
     #[test]
     fn circuit_stops_hammering_and_age_ends_in_dlq() {
-        let cfg = OutboxConfig { circuit_failures: 2, max_attempts: 100, max_age_ms: 60_000, ..cfg() };
+        let cfg = OutboxConfig {
+            circuit_failures: 2,
+            max_attempts: 100,
+            max_age_ms: 60_000,
+            ..cfg()
+        };
         let s = setup(vec![fail(503, None); 100], cfg);
         let ob = s.worker.outbox().clone();
-        ob.enqueue(&[n("a"), n("b"), n("c"), n("d")], &hook).unwrap();
+        ob.enqueue(&[n("a"), n("b"), n("c"), n("d")], &hook)
+            .unwrap();
         let r = s.worker.run_pass().unwrap();
         // Two failures open the circuit; the other two wait, untried.
         assert_eq!((r.failed_attempts, r.held_by_circuit), (2, 2));
-        assert_eq!(s.worker.open_circuits(), vec![("team".to_string(), "webhook_configs.0".to_string())]);
-        let held: Vec<_> = ob.store().queued().unwrap().into_iter().filter(|j| j.attempts == 0).collect();
+        assert_eq!(
+            s.worker.open_circuits(),
+            vec![("team".to_string(), "webhook_configs.0".to_string())]
+        );
+        let held: Vec<_> = ob
+            .store()
+            .queued()
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.attempts == 0)
+            .collect();
         assert!(held.iter().all(|j| j.next_at == 10_000), "{held:?}");
         // After the open time one probe goes out per pass.
         s.clock.store(10_000, Ordering::SeqCst);
         let before = s.script.calls.load(Ordering::SeqCst);
         s.worker.run_pass().unwrap();
-        assert_eq!(s.script.calls.load(Ordering::SeqCst) - before, 1, "one probe");
+        assert_eq!(
+            s.script.calls.load(Ordering::SeqCst) - before,
+            1,
+            "one probe"
+        );
         // Past max_age everything lands in the DLQ, tried or not.
         s.clock.store(61_000, Ordering::SeqCst);
         for _ in 0..4 {

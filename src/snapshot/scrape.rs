@@ -124,9 +124,19 @@ pub fn parse_url(raw: &str) -> Result<Url, ScrapeError> {
     Ok(url)
 }
 
-/// The format a `Content-Type` names, if it names one: `None` leaves the
-/// decision to the content. `Err` for types that are no metrics at all.
-pub fn format_of_content_type(ct: &str) -> Result<Option<SnapshotFormat>, ()> {
+/// What a `Content-Type` says about the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// A metrics format we parse.
+    Metrics(SnapshotFormat),
+    /// Missing or generic (`application/octet-stream`): the content decides.
+    Unknown,
+    /// Certainly no metrics (an HTML login or error page).
+    NotMetrics,
+}
+
+/// Classifies a `Content-Type` header value.
+pub fn content_kind(ct: &str) -> ContentKind {
     let essence = ct
         .split(';')
         .next()
@@ -134,12 +144,12 @@ pub fn format_of_content_type(ct: &str) -> Result<Option<SnapshotFormat>, ()> {
         .trim()
         .to_ascii_lowercase();
     match essence.as_str() {
-        "application/openmetrics-text" => Ok(Some(SnapshotFormat::OpenMetrics)),
-        "text/plain" => Ok(Some(SnapshotFormat::Text)),
-        "application/json" => Ok(Some(SnapshotFormat::Json)),
-        e if e.ends_with("+json") => Ok(Some(SnapshotFormat::Json)),
-        "text/html" | "application/xhtml+xml" => Err(()),
-        _ => Ok(None),
+        "application/openmetrics-text" => ContentKind::Metrics(SnapshotFormat::OpenMetrics),
+        "text/plain" => ContentKind::Metrics(SnapshotFormat::Text),
+        "application/json" => ContentKind::Metrics(SnapshotFormat::Json),
+        e if e.ends_with("+json") => ContentKind::Metrics(SnapshotFormat::Json),
+        "text/html" | "application/xhtml+xml" => ContentKind::NotMetrics,
+        _ => ContentKind::Unknown,
     }
 }
 
@@ -207,10 +217,16 @@ pub fn scrape(client: &Client, url: &Url, timeout: Duration) -> Result<Scraped, 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let named = format_of_content_type(&content_type).map_err(|_| ScrapeError::ContentType {
-        url: shown.clone(),
-        content_type: content_type.clone(),
-    })?;
+    let named = match content_kind(&content_type) {
+        ContentKind::Metrics(f) => Some(f),
+        ContentKind::Unknown => None,
+        ContentKind::NotMetrics => {
+            return Err(ScrapeError::ContentType {
+                url: shown,
+                content_type,
+            })
+        }
+    };
     if resp
         .content_length()
         .is_some_and(|n| n as usize > MAX_BODY_BYTES)
@@ -266,23 +282,26 @@ mod tests {
 
     #[test]
     fn content_types_choose_the_parser() {
-        let f = |ct: &str| format_of_content_type(ct);
+        use ContentKind::*;
         assert_eq!(
-            f("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-            Ok(Some(SnapshotFormat::OpenMetrics))
+            content_kind("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            Metrics(SnapshotFormat::OpenMetrics)
         );
         assert_eq!(
-            f("text/plain; version=0.0.4"),
-            Ok(Some(SnapshotFormat::Text))
+            content_kind("text/plain; version=0.0.4"),
+            Metrics(SnapshotFormat::Text)
         );
-        assert_eq!(f("Application/JSON"), Ok(Some(SnapshotFormat::Json)));
         assert_eq!(
-            f("application/vnd.ops+json"),
-            Ok(Some(SnapshotFormat::Json))
+            content_kind("Application/JSON"),
+            Metrics(SnapshotFormat::Json)
         );
-        assert_eq!(f(""), Ok(None));
-        assert_eq!(f("application/octet-stream"), Ok(None));
-        assert_eq!(f("text/html; charset=utf-8"), Err(()));
+        assert_eq!(
+            content_kind("application/vnd.ops+json"),
+            Metrics(SnapshotFormat::Json)
+        );
+        assert_eq!(content_kind(""), Unknown);
+        assert_eq!(content_kind("application/octet-stream"), Unknown);
+        assert_eq!(content_kind("text/html; charset=utf-8"), NotMetrics);
     }
 
     #[test]
