@@ -102,7 +102,7 @@ fn selectors(c: &mut Criterion) {
         "selector_100k",
         &store,
         &[
-            ("one_series", r#"up{job="job3",instance="10.0.3.3:9100"}"#),
+            ("one_series", r#"up{job="job1",instance="10.0.3.3:9100"}"#),
             (
                 "name_and_label_500",
                 r#"http_requests_total{job="job3",code="500"}"#,

@@ -298,6 +298,10 @@ pub(crate) struct Evaluator<'a> {
     /// Selected series per selector node, so a range query or subquery looks
     /// series up once rather than at every step.
     selections: HashMap<*const VectorSelector, Rc<Vec<&'a Series>>>,
+    /// Set while a range-vector argument of a function is evaluated:
+    /// Prometheus then holds one series' points at a time, so the sample
+    /// limit counts the largest series plus the output, not the whole matrix.
+    in_function_arg: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -309,6 +313,7 @@ impl<'a> Evaluator<'a> {
             end,
             annotations: Annotations::default(),
             selections: HashMap::default(),
+            in_function_arg: false,
         }
     }
 
@@ -357,7 +362,12 @@ impl<'a> Evaluator<'a> {
                     - selector::offset_ms(&ms.vs.offset);
                 let range = selector::duration_ms(&ms.range);
                 let out = selector::range_vector(&series, ref_t, range);
-                self.check_samples(out.iter().map(|s| s.points.len()).sum())?;
+                if self.in_function_arg {
+                    let largest = out.iter().map(|s| s.points.len()).max().unwrap_or(0);
+                    self.check_samples(largest + out.len())?;
+                } else {
+                    self.check_samples(out.iter().map(|s| s.points.len()).sum())?;
+                }
                 Ok(EValue::Matrix(Matrix {
                     series: out,
                     range_start: ref_t - range,
@@ -368,7 +378,10 @@ impl<'a> Evaluator<'a> {
             Expr::Call(c) => {
                 let mut args = Vec::with_capacity(c.args.args.len());
                 for a in &c.args.args {
-                    args.push(self.eval(a, t)?.into_value());
+                    self.in_function_arg = matches!(**a, Expr::MatrixSelector(_));
+                    let v = self.eval(a, t);
+                    self.in_function_arg = false;
+                    args.push(v?.into_value());
                 }
                 let mut ctx = FnCtx {
                     t,

@@ -422,3 +422,23 @@ fn experimental_aggregations_can_be_disabled() {
     eng.opts.experimental_functions = false;
     assert!(eng.instant(&s, &e, 50 * M).is_err());
 }
+
+#[test]
+fn sample_limit_counts_range_function_inputs_per_series() {
+    // 100 series x 6 points: 600 samples in all, but a range function holds
+    // one series at a time, like Prometheus.
+    let mut store = MemStore::new();
+    for i in 0..100 {
+        load(&mut store, M, &format!("c_total{{i=\"{i}\"}}"), &ramp(0.0, 1.0, 6));
+    }
+    let mut opts = super::EngineOptions::default();
+    opts.max_samples = 200;
+    let e = Engine::new(opts);
+    let ok = e.instant(&store, &parse("rate(c_total[5m])").unwrap(), 5 * M).unwrap();
+    match ok.value {
+        QueryValue::Vector(v) => assert_eq!(v.len(), 100),
+        other => panic!("want a vector, got {other:?}"),
+    }
+    let err = e.instant(&store, &parse("c_total[5m]").unwrap(), 5 * M).unwrap_err();
+    assert_eq!(err, EvalError::TooManySamples);
+}
