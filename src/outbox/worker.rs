@@ -482,16 +482,21 @@ mod tests {
         let ob = s.worker.outbox().clone();
         ob.enqueue(&[n("a")], &hook).unwrap();
         let stop = AtomicBool::new(false);
-        // Drain sleeps in real time; move the manual clock from a thread.
+        // Drain sleeps in real time; move the manual clock from a thread
+        // until the drain returns, however slow the machine is.
         let c = s.clock.clone();
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let done2 = done.clone();
         let t = std::thread::spawn(move || {
-            for _ in 0..400 {
+            while !done2.load(Ordering::SeqCst) {
                 c.fetch_add(1_000, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(2));
             }
         });
-        let r = s.worker.drain(&stop).unwrap();
+        let r = s.worker.drain(&stop);
+        done.store(true, Ordering::SeqCst);
         t.join().unwrap();
+        let r = r.unwrap();
         assert_eq!((r.failed_attempts, r.dead_lettered, r.delivered), (4, 1, 0));
         let d = &ob.store().dead().unwrap()[0];
         assert_eq!(d.attempts, 4);
