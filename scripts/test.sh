@@ -28,6 +28,7 @@ if ! command -v systemd-analyze >/dev/null 2>&1 && command -v apt-get >/dev/null
 fi
 
 export PATH="$PWD/.peers/bin:$PATH"
+cargo fmt --check
 cargo build --locked --bins
 cargo test --locked --lib --test integration
 # Prometheus's own PromQL test scripts against the embedded engine; fails on

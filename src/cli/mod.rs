@@ -21,7 +21,12 @@ use clap::{Parser, Subcommand};
 
 /// `--version`: the package version and the git commit it was built from
 /// (`unknown` outside a git checkout; see build.rs).
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ALERTGATE_GIT_COMMIT"), ")");
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ALERTGATE_GIT_COMMIT"),
+    ")"
+);
 
 #[derive(Debug, Parser)]
 #[command(name = "alertgate", version = VERSION, about = "Prometheus-compatible rule evaluator and alert router")]

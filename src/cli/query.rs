@@ -126,14 +126,20 @@ fn run_remote(args: &QueryArgs, cfg: &crate::datasource::DatasourceConfig) -> u8
             }
             exit::OK
         }
-        Err(HttpError::Query { error_type, message, .. }) => {
+        Err(HttpError::Query {
+            error_type,
+            message,
+            ..
+        }) => {
             if args.format == OutputFormat::Json {
                 let body = serde_json::json!({"status": "error", "errorType": error_type, "error": message});
                 println!("{body}");
             }
             exit::bad_input(&anyhow::anyhow!("{error_type}: {message}"))
         }
-        Err(e) if e.is_unreachable() => exit::bad_input(&anyhow::anyhow!("datasource unreachable: {e}")),
+        Err(e) if e.is_unreachable() => {
+            exit::bad_input(&anyhow::anyhow!("datasource unreachable: {e}"))
+        }
         Err(e) => exit::bad_input(&anyhow::Error::new(e)),
     }
 }

@@ -107,12 +107,24 @@ impl Labels {
 
     /// Keeps only the named labels.
     pub fn keep(&self, names: &[String]) -> Labels {
-        Labels(self.0.iter().filter(|l| names.iter().any(|n| n == &l.name)).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| names.iter().any(|n| n == &l.name))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// Drops the named labels.
     pub fn drop_names(&self, names: &[String]) -> Labels {
-        Labels(self.0.iter().filter(|l| !names.iter().any(|n| n == &l.name)).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| !names.iter().any(|n| n == &l.name))
+                .cloned()
+                .collect(),
+        )
     }
 
     pub fn into_vec(self) -> Vec<Label> {

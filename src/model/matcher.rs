@@ -45,21 +45,39 @@ impl PartialEq for Matcher {
 }
 
 impl Matcher {
-    pub fn new(name: impl Into<String>, op: MatchOp, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        name: impl Into<String>,
+        op: MatchOp,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let name = name.into();
         let value = value.into();
         let re = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(
-                Regex::new(&format!("^(?s:{value})$"))
-                    .map_err(|e| MatcherError::BadRegex { pattern: value.clone(), reason: e.to_string() })?,
-            ),
+            MatchOp::Regex | MatchOp::NotRegex => {
+                Some(Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
+                    MatcherError::BadRegex {
+                        pattern: value.clone(),
+                        reason: e.to_string(),
+                    }
+                })?)
+            }
             _ => None,
         };
-        Ok(Matcher { name, op, value, re })
+        Ok(Matcher {
+            name,
+            op,
+            value,
+            re,
+        })
     }
 
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Matcher { name: name.into(), op: MatchOp::Equal, value: value.into(), re: None }
+        Matcher {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            re: None,
+        }
     }
 
     /// Does `value` (the label's value, "" when absent) satisfy the matcher?

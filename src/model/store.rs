@@ -103,10 +103,16 @@ impl MemStore {
         }
         let id = self.series.len();
         for l in labels {
-            self.postings.entry((l.name.clone(), l.value.clone())).or_default().push(id);
+            self.postings
+                .entry((l.name.clone(), l.value.clone()))
+                .or_default()
+                .push(id);
         }
         self.by_labels.insert(labels.clone(), id);
-        self.series.push(Series { labels: labels.clone(), samples: Vec::new() });
+        self.series.push(Series {
+            labels: labels.clone(),
+            samples: Vec::new(),
+        });
         id
     }
 
@@ -118,7 +124,10 @@ impl MemStore {
         match s.samples.last_mut() {
             Some(last) if last.t == t => last.v = v,
             Some(last) if last.t > t => {
-                return Err(AppendError::OutOfOrder { labels: labels.to_string(), t });
+                return Err(AppendError::OutOfOrder {
+                    labels: labels.to_string(),
+                    t,
+                });
             }
             _ => s.samples.push(Sample { t, v }),
         }
@@ -149,7 +158,10 @@ impl MemStore {
     /// All series matching every matcher, in id order. Equality matchers use
     /// the postings index; the rest filter.
     pub fn select(&self, matchers: &[Matcher]) -> Vec<&Series> {
-        self.select_ids(matchers).into_iter().map(|id| &self.series[id]).collect()
+        self.select_ids(matchers)
+            .into_iter()
+            .map(|id| &self.series[id])
+            .collect()
     }
 
     fn select_ids(&self, matchers: &[Matcher]) -> Vec<usize> {
@@ -171,7 +183,8 @@ impl MemStore {
             Some(c) => Box::new(c.into_iter()),
             None => Box::new(0..self.series.len()),
         };
-        iter.filter(|&id| matchers.iter().all(|m| m.matches(&self.series[id].labels))).collect()
+        iter.filter(|&id| matchers.iter().all(|m| m.matches(&self.series[id].labels)))
+            .collect()
     }
 
     /// Like [`MemStore::select`], but ordered by label set, the order in which
@@ -239,10 +252,16 @@ mod tests {
     #[test]
     fn select_uses_all_matchers() {
         let mut s = MemStore::new();
-        s.append(&l(&[("__name__", "up"), ("job", "a")]), 0, 1.0).unwrap();
-        s.append(&l(&[("__name__", "up"), ("job", "b")]), 0, 0.0).unwrap();
-        s.append(&l(&[("__name__", "down"), ("job", "a")]), 0, 0.0).unwrap();
-        let m = vec![Matcher::equal("__name__", "up"), Matcher::new("job", MatchOp::NotEqual, "b").unwrap()];
+        s.append(&l(&[("__name__", "up"), ("job", "a")]), 0, 1.0)
+            .unwrap();
+        s.append(&l(&[("__name__", "up"), ("job", "b")]), 0, 0.0)
+            .unwrap();
+        s.append(&l(&[("__name__", "down"), ("job", "a")]), 0, 0.0)
+            .unwrap();
+        let m = vec![
+            Matcher::equal("__name__", "up"),
+            Matcher::new("job", MatchOp::NotEqual, "b").unwrap(),
+        ];
         let got = s.select(&m);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].labels.get("job"), Some("a"));
@@ -251,8 +270,10 @@ mod tests {
     #[test]
     fn select_sorted_orders_by_labels_after_additions() {
         let mut s = MemStore::new();
-        s.append(&l(&[("__name__", "up"), ("job", "b")]), 0, 1.0).unwrap();
-        s.append(&l(&[("__name__", "up"), ("job", "a")]), 0, 1.0).unwrap();
+        s.append(&l(&[("__name__", "up"), ("job", "b")]), 0, 1.0)
+            .unwrap();
+        s.append(&l(&[("__name__", "up"), ("job", "a")]), 0, 1.0)
+            .unwrap();
         let jobs = |s: &MemStore| -> Vec<String> {
             s.select_sorted(&[Matcher::equal("__name__", "up")])
                 .iter()
@@ -260,7 +281,8 @@ mod tests {
                 .collect()
         };
         assert_eq!(jobs(&s), vec!["a", "b"]);
-        s.append(&l(&[("__name__", "up"), ("job", "0")]), 0, 1.0).unwrap();
+        s.append(&l(&[("__name__", "up"), ("job", "0")]), 0, 1.0)
+            .unwrap();
         assert_eq!(jobs(&s), vec!["0", "a", "b"]);
     }
 
@@ -273,7 +295,12 @@ mod tests {
             for i in 0..n {
                 let job = format!("{:03}", (i * 37 + batch * 11) % 101);
                 let inst = format!("b{batch}");
-                s.append(&l(&[("__name__", "up"), ("job", &job), ("i", &inst)]), 0, 1.0).unwrap();
+                s.append(
+                    &l(&[("__name__", "up"), ("job", &job), ("i", &inst)]),
+                    0,
+                    1.0,
+                )
+                .unwrap();
                 expect.push(format!("{inst}/{job}"));
             }
             // Labels sort by name first: `i` before `job`.
@@ -281,7 +308,13 @@ mod tests {
             let got: Vec<String> = s
                 .select_sorted(&[Matcher::equal("__name__", "up")])
                 .iter()
-                .map(|x| format!("{}/{}", x.labels.get("i").unwrap(), x.labels.get("job").unwrap()))
+                .map(|x| {
+                    format!(
+                        "{}/{}",
+                        x.labels.get("i").unwrap(),
+                        x.labels.get("job").unwrap()
+                    )
+                })
                 .collect();
             assert_eq!(got, expect, "after batch {batch}");
         }

@@ -50,7 +50,10 @@ const UNITS: [(&str, i64); 7] = [
 /// `0`) into milliseconds. Parts come largest unit first, each at most once;
 /// no sign, no fractions.
 pub fn parse_duration_ms(input: &str) -> Result<i64, DurationError> {
-    let err = |reason| DurationError { input: input.to_string(), reason };
+    let err = |reason| DurationError {
+        input: input.to_string(),
+        reason,
+    };
     if input == "0" {
         return Ok(0);
     }
@@ -70,7 +73,9 @@ pub fn parse_duration_ms(input: &str) -> Result<i64, DurationError> {
         if start == i {
             return Err(err("expected a number"));
         }
-        let n: i64 = input[start..i].parse().map_err(|_| err("number too large"))?;
+        let n: i64 = input[start..i]
+            .parse()
+            .map_err(|_| err("number too large"))?;
         let ustart = i;
         while i < b.len() && b[i].is_ascii_alphabetic() {
             i += 1;
@@ -101,8 +106,14 @@ mod parse_time_tests {
         assert_eq!(parse_time("1435781451.781"), Ok(1_435_781_451_781));
         assert_eq!(parse_time("0"), Ok(0));
         assert_eq!(parse_time("-1.5"), Ok(-1500));
-        assert_eq!(parse_time("2015-07-01T20:10:51.781Z"), Ok(1_435_781_451_781));
-        assert_eq!(parse_time("2015-07-01T22:10:51+02:00"), Ok(1_435_781_451_000));
+        assert_eq!(
+            parse_time("2015-07-01T20:10:51.781Z"),
+            Ok(1_435_781_451_781)
+        );
+        assert_eq!(
+            parse_time("2015-07-01T22:10:51+02:00"),
+            Ok(1_435_781_451_000)
+        );
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("NaN").is_err());
     }

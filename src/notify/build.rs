@@ -9,12 +9,12 @@ use std::sync::Arc;
 use super::alertmanager::AlertmanagerNotifier;
 use super::email::EmailNotifier;
 use super::error::NotifyError;
+use super::file::FileNotifier;
 use super::notifier::Notifier;
 use super::pagerduty::PagerdutyNotifier;
 use super::slack::SlackNotifier;
-use super::webhook::WebhookNotifier;
-use super::file::FileNotifier;
 use super::stdout::StdoutNotifier;
+use super::webhook::WebhookNotifier;
 use crate::routing::receivers::{Integration, Receiver};
 use crate::routing::RoutingConfig;
 

@@ -54,7 +54,8 @@ pub fn expand(query: &str) -> Result<Cow<'_, str>, String> {
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b':') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b':')
+                {
                     i += 1;
                 }
                 if query[start..i].eq_ignore_ascii_case("offset") {
@@ -184,7 +185,10 @@ fn fold_offset(q: &str, mut i: usize) -> Result<Option<(usize, String)>, String>
 /// Precedence as in PromQL: `^` (right-assoc) > unary minus > `* / %` > `+ -`.
 fn eval(s: &str) -> Result<f64, String> {
     let toks = tokenize(s)?;
-    let mut p = Parser { toks: &toks, pos: 0 };
+    let mut p = Parser {
+        toks: &toks,
+        pos: 0,
+    };
     let v = p.sum()?;
     if p.pos != toks.len() {
         return Err(format!("unexpected token in duration expression {s:?}"));
@@ -218,13 +222,17 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             let v = match word.parse::<f64>() {
                 Ok(n) => n,
                 Err(_) => {
-                    let ms = crate::model::time::parse_duration_ms(word).map_err(|e| e.to_string())?;
+                    let ms =
+                        crate::model::time::parse_duration_ms(word).map_err(|e| e.to_string())?;
                     ms as f64 / 1000.0
                 }
             };
             toks.push(Tok::Num(v));
         } else {
-            return Err(format!("unexpected character {:?} in duration expression", c as char));
+            return Err(format!(
+                "unexpected character {:?} in duration expression",
+                c as char
+            ));
         }
     }
     Ok(toks)
@@ -333,15 +341,27 @@ mod tests {
         assert_eq!(expand("x[2m*(10+5)]").unwrap(), "x[1800000ms]");
         assert_eq!(expand("x[30m1s-30m1s % 1m]").unwrap(), "x[1800000ms]");
         assert_eq!(expand("x[24m+((1.5*2m)+2m)]").unwrap(), "x[1740000ms]");
-        assert_eq!(expand("s(m[29s+1s:5s+5s])").unwrap(), "s(m[30000ms:10000ms])");
+        assert_eq!(
+            expand("s(m[29s+1s:5s+5s])").unwrap(),
+            "s(m[30000ms:10000ms])"
+        );
         assert_eq!(expand("s(m[5m:])").unwrap(), "s(m[5m:])");
     }
 
     #[test]
     fn leaves_plain_queries_and_strings_alone() {
-        assert!(matches!(expand(r#"x{a=~"[0-9]+-1"}[5m]"#).unwrap(), Cow::Borrowed(_)));
-        assert!(matches!(expand("x offset 5m + 2").unwrap(), Cow::Borrowed(_)));
-        assert!(matches!(expand("x offset -2 ^ 2").unwrap(), Cow::Borrowed(_)));
+        assert!(matches!(
+            expand(r#"x{a=~"[0-9]+-1"}[5m]"#).unwrap(),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            expand("x offset 5m + 2").unwrap(),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            expand("x offset -2 ^ 2").unwrap(),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(expand("x[1800]").unwrap(), Cow::Borrowed(_)));
     }
 

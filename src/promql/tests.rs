@@ -429,16 +429,25 @@ fn sample_limit_counts_range_function_inputs_per_series() {
     // one series at a time, like Prometheus.
     let mut store = MemStore::new();
     for i in 0..100 {
-        load(&mut store, M, &format!("c_total{{i=\"{i}\"}}"), &ramp(0.0, 1.0, 6));
+        load(
+            &mut store,
+            M,
+            &format!("c_total{{i=\"{i}\"}}"),
+            &ramp(0.0, 1.0, 6),
+        );
     }
     let mut opts = super::EngineOptions::default();
     opts.max_samples = 200;
     let e = Engine::new(opts);
-    let ok = e.instant(&store, &parse("rate(c_total[5m])").unwrap(), 5 * M).unwrap();
+    let ok = e
+        .instant(&store, &parse("rate(c_total[5m])").unwrap(), 5 * M)
+        .unwrap();
     match ok.value {
         QueryValue::Vector(v) => assert_eq!(v.len(), 100),
         other => panic!("want a vector, got {other:?}"),
     }
-    let err = e.instant(&store, &parse("c_total[5m]").unwrap(), 5 * M).unwrap_err();
+    let err = e
+        .instant(&store, &parse("c_total[5m]").unwrap(), 5 * M)
+        .unwrap_err();
     assert_eq!(err, EvalError::TooManySamples);
 }

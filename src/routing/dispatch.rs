@@ -381,14 +381,17 @@ impl Dispatcher {
     pub fn restore_sent(&mut self, r: &SentRecord) -> bool {
         let fits = |idx: usize, key: &String| {
             format!("{key}:{}", labels_string(&r.group_labels)) == r.group_key
-                && find_route(&self.config.route, idx).is_some_and(|rt| rt.opts.receiver == r.receiver)
+                && find_route(&self.config.route, idx)
+                    .is_some_and(|rt| rt.opts.receiver == r.receiver)
         };
         let idx = match self.route_keys.get(&r.route_idx) {
             Some(k) if fits(r.route_idx, k) => Some(r.route_idx),
             _ => {
                 let mut keys: Vec<(&usize, &String)> = self.route_keys.iter().collect();
                 keys.sort();
-                keys.into_iter().find(|(i, k)| fits(**i, k)).map(|(i, _)| *i)
+                keys.into_iter()
+                    .find(|(i, k)| fits(**i, k))
+                    .map(|(i, _)| *i)
             }
         };
         let Some(idx) = idx else { return false };

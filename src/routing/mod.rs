@@ -20,8 +20,8 @@ pub mod timeinterval;
 
 pub use alert::Alert;
 pub use config::{load_file, parse_str, ConfigError, RoutingConfig};
-pub use dispatch::{AlertStatus, Dispatcher, Notification, NotifyReason};
 pub use dispatch::SentRecord;
+pub use dispatch::{AlertStatus, Dispatcher, Notification, NotifyReason};
 pub use mute::{MuteReason, Muter};
 pub use route::Route;
 pub use silence::{Silence, SilenceError, Silences};

@@ -858,9 +858,7 @@ impl RawPagerdutyConfig {
                 .flatten()
                 .enumerate()
                 .map(|(i, l)| match &l.href {
-                    Some(h) if !h.is_empty() => {
-                        Ok((h.clone(), l.text.clone().unwrap_or_default()))
-                    }
+                    Some(h) if !h.is_empty() => Ok((h.clone(), l.text.clone().unwrap_or_default())),
                     _ => Err(at(&format!("links.{i}"), "missing href in PagerDuty link")),
                 })
                 .collect::<Result<_, _>>()?,
@@ -922,7 +920,10 @@ impl RawAlertmanagerConfig {
         }
         if let Some(v) = nonempty(&self.api_version) {
             if v != "v2" {
-                return Err(at("api_version", format!("unsupported api_version {v:?}, only v2")));
+                return Err(at(
+                    "api_version",
+                    format!("unsupported api_version {v:?}, only v2"),
+                ));
             }
         }
         let prefix = nonempty(&self.path_prefix).unwrap_or_default();

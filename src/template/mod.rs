@@ -28,11 +28,11 @@ use std::rc::Rc;
 
 use crate::model::Labels;
 
-/// Prometheus's humanize functions, shared with the notification templates.
-pub use refs::{template_refs, TemplateRefs};
 pub use promfuncs::{
     humanize, humanize1024, humanize_duration, humanize_percentage, humanize_timestamp, title,
 };
+/// Prometheus's humanize functions, shared with the notification templates.
+pub use refs::{template_refs, TemplateRefs};
 
 /// Prometheus prepends this to every rule template (rules/alerting.go); Go
 /// error positions on the first line count it, so we add its length when

@@ -65,9 +65,15 @@ impl Positions {
 }
 
 enum Frame {
-    Seq { path: String, next: usize },
+    Seq {
+        path: String,
+        next: usize,
+    },
     /// `key` is Some while the next node is a value.
-    Map { path: String, key: Option<String> },
+    Map {
+        path: String,
+        key: Option<String>,
+    },
 }
 
 #[derive(Default)]
@@ -88,7 +94,10 @@ impl Builder {
     /// Path of the node that starts now; for a mapping key returns None
     /// after recording the key.
     fn next_node_path(&mut self, ev_scalar: Option<&str>, mark: Marker) -> Option<String> {
-        let pos = Pos { line: mark.line(), col: mark.col() + 1 };
+        let pos = Pos {
+            line: mark.line(),
+            col: mark.col() + 1,
+        };
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Seq { path, next }) => {
@@ -113,7 +122,10 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = Pos { line: mark.line(), col: mark.col() + 1 };
+        let pos = Pos {
+            line: mark.line(),
+            col: mark.col() + 1,
+        };
         match ev {
             Event::Scalar(ref s, ..) => {
                 if let Some(p) = self.next_node_path(Some(s), mark) {
@@ -153,15 +165,27 @@ mod tests {
     fn finds_values_and_keys() {
         let p = Positions::index(SRC);
         assert_eq!(p.value("groups.0.name"), Some(Pos { line: 2, col: 11 }));
-        assert_eq!(p.value("groups.0.rules.0.expr"), Some(Pos { line: 5, col: 15 }));
-        assert_eq!(p.key("groups.0.rules.0.expr"), Some(Pos { line: 5, col: 9 }));
-        assert_eq!(p.value("groups.0.rules.0.labels.severity"), Some(Pos { line: 7, col: 21 }));
+        assert_eq!(
+            p.value("groups.0.rules.0.expr"),
+            Some(Pos { line: 5, col: 15 })
+        );
+        assert_eq!(
+            p.key("groups.0.rules.0.expr"),
+            Some(Pos { line: 5, col: 9 })
+        );
+        assert_eq!(
+            p.value("groups.0.rules.0.labels.severity"),
+            Some(Pos { line: 7, col: 21 })
+        );
     }
 
     #[test]
     fn nearest_falls_back_to_ancestor() {
         let p = Positions::index(SRC);
-        assert_eq!(p.nearest("groups.0.rules.0.for"), p.value("groups.0.rules.0"));
+        assert_eq!(
+            p.nearest("groups.0.rules.0.for"),
+            p.value("groups.0.rules.0")
+        );
     }
 
     #[test]
