@@ -247,14 +247,7 @@ pub fn parse_str(src: &str, file: &str) -> Result<Option<DatasourceConfig>, Conf
     // serde ignores the other top-level keys here (no deny_unknown_fields on
     // `Top`), but is strict inside `datasource:`.
     let top: Top = yaml_serde::from_str(src).map_err(|e| {
-        let pos = e.location().map(|l| Pos {
-            line: l.line(),
-            col: l.column(),
-        });
-        let mut msg = e.to_string();
-        if let Some(i) = msg.rfind(" at line ") {
-            msg.truncate(i);
-        }
+        let (pos, msg) = crate::yaml::serde_error(&e);
         ConfigError {
             file: file.to_string(),
             diagnostics: vec![Diagnostic {

@@ -209,15 +209,7 @@ pub fn parse_str(src: &str, file: &str) -> Result<RoutingConfig, ConfigError> {
         RawConfig::default()
     } else {
         yaml_serde::from_str(src).map_err(|e| {
-            let pos = e.location().map(|l| Pos {
-                line: l.line(),
-                col: l.column(),
-            });
-            // The location is ours to print; drop the one serde appends.
-            let mut msg = e.to_string();
-            if let Some(i) = msg.rfind(" at line ") {
-                msg.truncate(i);
-            }
+            let (pos, msg) = crate::yaml::serde_error(&e);
             ConfigError {
                 file: file.to_string(),
                 diagnostics: vec![Diagnostic {

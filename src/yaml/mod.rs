@@ -64,6 +64,20 @@ impl Positions {
     }
 }
 
+/// Splits a serde YAML error into its position and its message without the
+/// " at line X column Y" serde appends, so callers print `file:line:col` once.
+pub fn serde_error(e: &yaml_serde::Error) -> (Option<Pos>, String) {
+    let pos = e.location().map(|l| Pos {
+        line: l.line(),
+        col: l.column(),
+    });
+    let mut msg = e.to_string();
+    if let Some(i) = msg.rfind(" at line ") {
+        msg.truncate(i);
+    }
+    (pos, msg)
+}
+
 enum Frame {
     Seq {
         path: String,
