@@ -375,3 +375,60 @@ fn snapshot_finds_a_misspelt_metric() {
         "{text}"
     );
 }
+
+#[test]
+fn junit_and_markdown_formats() {
+    let out = lint(
+        &[
+            "--rules",
+            &fixture("every-defect.bad.yml"),
+            "--format",
+            "junit",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed JUnit XML");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .expect("a testsuite");
+    assert_eq!(
+        suite.attribute("name"),
+        Some("tests/fixtures/lint/every-defect.bad.yml")
+    );
+    let failed: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter(|c| c.children().any(|f| f.has_tag_name("failure")))
+        .map(|c| c.attribute("name").unwrap_or("").to_string())
+        .collect();
+    assert!(failed.iter().any(|n| n == "alerts/value-in-label"), "{xml}");
+
+    let out = lint(
+        &[
+            "--rules",
+            &fixture("every-defect.bad.yml"),
+            "--format",
+            "markdown",
+        ],
+        &[],
+    );
+    let md = stdout(&out);
+    assert!(md.contains("alerts/value-in-label"), "{md}");
+    assert!(md.lines().any(|l| l.starts_with('|')), "a table: {md}");
+
+    // A clean run is one passing case.
+    let out = lint(
+        &["--rules", "rules/outbox-hardening.yml", "--format", "junit"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert!(
+        !doc.descendants().any(|n| n.has_tag_name("failure")),
+        "{xml}"
+    );
+}

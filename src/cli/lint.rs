@@ -73,6 +73,10 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+    /// JUnit XML, one test case per finding, for CI test tabs.
+    Junit,
+    /// A Markdown table for a pull-request comment or job summary.
+    Markdown,
 }
 
 /// The check families `lint` reports, for `--disable` validation.
@@ -223,6 +227,12 @@ fn report(args: &LintArgs, mut findings: Vec<Finding>) -> u8 {
         Format::Text => finding::render_text(&findings),
         Format::Json => finding::render_json(&findings),
         Format::Github => finding::render_github(&findings),
+        Format::Junit => {
+            crate::report::render(&ci_report(&findings), crate::report::CiFormat::Junit)
+        }
+        Format::Markdown => {
+            crate::report::render(&ci_report(&findings), crate::report::CiFormat::Markdown)
+        }
     };
     print!("{out}");
     let errors = finding::count(&findings, Severity::Error);
@@ -236,5 +246,44 @@ fn report(args: &LintArgs, mut findings: Vec<Finding>) -> u8 {
         exit::BREACH
     } else {
         exit::OK
+    }
+}
+
+/// The findings as the shared CI report: one suite per file, one case per
+/// finding (errors fail, warnings warn); a clean run is one passed case.
+fn ci_report(findings: &[Finding]) -> crate::report::Report {
+    use crate::report::{Case, Failure, Outcome, Report, Suite};
+    let mut suites: Vec<Suite> = Vec::new();
+    for f in findings {
+        let failure = Failure::new(&f.check, f.message.clone(), String::new());
+        let outcome = match f.severity {
+            Severity::Error => Outcome::Failed(failure),
+            Severity::Warning => Outcome::Warning(failure),
+        };
+        let case = Case::new(f.check.clone(), f.file.clone(), outcome)
+            .at(Some(f.file.clone()), f.pos.map(|p| p.line));
+        match suites.iter_mut().find(|s| s.name == f.file) {
+            Some(s) => s.cases.push(case),
+            None => suites.push(Suite {
+                name: f.file.clone(),
+                file: Some(f.file.clone()),
+                cases: vec![case],
+                log: Vec::new(),
+            }),
+        }
+    }
+    if suites.is_empty() {
+        suites.push(Suite {
+            name: "lint".into(),
+            file: None,
+            cases: vec![Case::new("lint", "lint", Outcome::Passed)],
+            log: Vec::new(),
+        });
+    }
+    Report {
+        title: "alertgate lint".into(),
+        timestamp_ms: crate::clock::now_ms(),
+        suites,
+        notes: Vec::new(),
     }
 }
