@@ -10,52 +10,7 @@ pub struct DurationError(pub String);
 /// Parses a duration into milliseconds. `0` alone is allowed, the empty
 /// string is not; units must appear at most once and from largest to smallest.
 pub fn parse_duration(s: &str) -> Result<i64, DurationError> {
-    let err = || DurationError(s.to_string());
-    if s == "0" {
-        return Ok(0);
-    }
-    if s.is_empty() {
-        return Err(err());
-    }
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 24 * 3_600_000),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    let mut next_unit = 0;
-    let mut total: i64 = 0;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        if start == i {
-            return Err(err());
-        }
-        let n: i64 = s[start..i].parse().map_err(|_| err())?;
-        let ustart = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = &s[ustart..i];
-        let pos = UNITS[next_unit..]
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(err)?;
-        let (_, mult) = UNITS[next_unit + pos];
-        next_unit += pos + 1;
-        total = n
-            .checked_mul(mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(err)?;
-    }
-    Ok(total)
+    crate::model::time::parse_duration_ms(s).map_err(|_| DurationError(s.to_string()))
 }
 
 /// Formats milliseconds like Prometheus (`1h30m`, `0s`).

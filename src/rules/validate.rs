@@ -59,7 +59,8 @@ pub fn parse_rule_file_with(
 
 /// Parses a Prometheus duration (`1m30s`, `0`, `1d`) into milliseconds.
 pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    crate::promqltest::parse_duration(s).map_err(|_| format!("not a valid duration string: {s:?}"))
+    crate::model::time::parse_duration_ms(s)
+        .map_err(|_| format!("not a valid duration string: {s:?}"))
 }
 
 /// Decodes the first YAML document only: promtool 3.5 ignores the rest.
