@@ -5,6 +5,7 @@
 //! (via `promtool tsdb create-blocks-from openmetrics`) gives the same raw
 //! samples.
 
+use crate::support::peer;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -289,24 +290,6 @@ fn bad_times_and_ranges_exit_2_with_prometheus_wording() {
 }
 
 // ---- Against a real Prometheus -------------------------------------------
-
-/// A peer from `.peers/bin`; missing: a failure under `CI=true`, else a skip.
-fn peer(name: &str) -> Option<PathBuf> {
-    let p = root().join(".peers/bin").join(name);
-    if p.is_file() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "{} is missing (run scripts/fetch-peers.sh)",
-        p.display()
-    );
-    eprintln!(
-        "skipped: {} not found (run scripts/fetch-peers.sh)",
-        p.display()
-    );
-    None
-}
 
 struct Prometheus {
     child: Child,
