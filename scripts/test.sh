@@ -27,8 +27,16 @@ if ! command -v systemd-analyze >/dev/null 2>&1 && command -v apt-get >/dev/null
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd
 fi
 
+# Quality gates: rustfmt and clippy (components of the Rust toolchain).
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+
 export PATH="$PWD/.peers/bin:$PATH"
 cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
 cargo build --locked --bins
 cargo test --locked --lib --test integration
 # Prometheus's own PromQL test scripts against the embedded engine; fails on

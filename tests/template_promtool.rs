@@ -51,7 +51,7 @@ fn values() -> Vec<f64> {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let mantissa = (x >> 11) as f64 / (1u64 << 53) as f64 * 10.0;
-        let exp = (i % 25) as i32 - 12;
+        let exp = (i % 25) - 12;
         let digits = 1 + (x >> 60) as i32 % 7;
         let scale = 10f64.powi(digits);
         let v = (mantissa * scale).round() / scale * 10f64.powi(exp);

@@ -124,9 +124,7 @@ impl Inputs<'_> {
                 let n = self.field(numerator)?;
                 let d = self.field(denominator)?;
                 Ok(match (n.value, d.value) {
-                    (Some(_), Some(d)) if d == 0.0 => {
-                        Measured::missing(format!("{denominator} is 0"))
-                    }
+                    (Some(_), Some(0.0)) => Measured::missing(format!("{denominator} is 0")),
                     (Some(n), Some(d)) => Measured::value(n / d),
                     (None, _) => n,
                     (_, None) => d,

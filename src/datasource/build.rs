@@ -12,6 +12,8 @@ use promql_parser::parser::Expr;
 
 /// What to build.
 #[derive(Debug)]
+// Built once per process and moved, never stored in bulk: size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum DatasourceSpec {
     /// The embedded engine over an already loaded store.
     Embedded { store: MemStore, engine: Engine },
@@ -21,6 +23,7 @@ pub enum DatasourceSpec {
 
 /// A built datasource.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Datasource {
     Embedded(EmbeddedQuerier),
     Http(HttpQuerier),

@@ -43,7 +43,7 @@ impl NotifyError {
         match self {
             NotifyError::Status { code } => status_is_retryable(*code),
             NotifyError::Timeout { .. } | NotifyError::Transport(_) => true,
-            NotifyError::Smtp { code, .. } => code.map_or(true, smtp_is_retryable),
+            NotifyError::Smtp { code, .. } => code.is_none_or(smtp_is_retryable),
             NotifyError::Template(_) | NotifyError::Secret(_) | NotifyError::Invalid(_) => false,
         }
     }

@@ -294,7 +294,7 @@ mod tests {
                 .iter()
                 .find(|s| {
                     s.labels.get("__name__") == Some(name)
-                        && extra.map_or(true, |(k, v)| s.labels.get(k) == Some(v))
+                        && extra.is_none_or(|(k, v)| s.labels.get(k) == Some(v))
                 })
                 .map(|s| s.v)
         };

@@ -16,7 +16,7 @@ use super::backoff::{jitter, next_delay};
 use super::circuit::Circuit;
 use super::config::OutboxConfig;
 use super::error::OutboxError;
-use super::outbox::Outbox;
+use super::handle::Outbox;
 use super::sender::{SendFailure, Sender};
 use super::store::{Job, WorkerLock};
 

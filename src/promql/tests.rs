@@ -436,9 +436,10 @@ fn sample_limit_counts_range_function_inputs_per_series() {
             &ramp(0.0, 1.0, 6),
         );
     }
-    let mut opts = super::EngineOptions::default();
-    opts.max_samples = 200;
-    let e = Engine::new(opts);
+    let e = Engine::new(super::EngineOptions {
+        max_samples: 200,
+        ..Default::default()
+    });
     let ok = e
         .instant(&store, &parse("rate(c_total[5m])").unwrap(), 5 * M)
         .unwrap();

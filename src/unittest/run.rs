@@ -234,10 +234,13 @@ fn ordered_groups<'a>(files: &'a [RuleFile], order: &[String]) -> Vec<&'a Group>
     v
 }
 
+/// One input float series: labels, samples, index of the next to append.
+type FloatInput = (Labels, Vec<(i64, f64)>, usize);
+
 /// Input samples appended step by step, as promtool's lazy loader does.
 struct Inputs {
     /// Float samples per series, with the index of the next one to append.
-    floats: Vec<(Labels, Vec<(i64, f64)>, usize)>,
+    floats: Vec<FloatInput>,
     hist: HistogramSeries,
 }
 
