@@ -11,6 +11,7 @@ mod routing_amtool;
 mod routing_cli;
 mod routing_runbook;
 mod rule_packs;
+mod service_durable;
 mod service_page;
 mod service_prometheus;
 mod service_run;

@@ -2,51 +2,12 @@
 //! stderr and in readiness, and never taken for a delivery. Uses small
 //! tmpfs mounts (needs root); elsewhere it skips, unless CI=true.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
 use alertgate::outbox::{Outbox, StoreProblem};
 
-use super::outbox_support::{bin, enqueue, notifications, write_config, Receiver};
-
-/// A tmpfs mount, unmounted on drop.
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(at: &Path, size: &str) -> Option<Mount> {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "cannot mount a tmpfs (needs root)"
-            );
-            eprintln!("skipping: cannot mount a tmpfs");
-            return None;
-        }
-        Some(Mount(at.to_path_buf()))
-    }
-
-    fn remount(&self, mode: &str) {
-        let s = Command::new("mount")
-            .args(["-o", &format!("remount,{mode}")])
-            .arg(&self.0)
-            .status()
-            .unwrap();
-        assert!(s.success());
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
+use super::outbox_support::{bin, enqueue, notifications, write_config, Mount, Receiver};
 
 #[test]
 fn disk_full_is_an_error_and_not_ready() {

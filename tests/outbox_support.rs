@@ -189,3 +189,43 @@ pub fn enqueue(state: &Path, ns: &[Notification]) {
         .unwrap();
     assert_eq!(e.queued, ns.len());
 }
+
+/// A tmpfs mount (needs root), unmounted on drop.
+pub struct Mount(PathBuf);
+
+impl Mount {
+    /// Mounts a tmpfs of `size` at `at`; None (a skip) when that is not
+    /// possible, a failure under CI=true.
+    pub fn tmpfs(at: &Path, size: &str) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "cannot mount a tmpfs (needs root)"
+            );
+            eprintln!("skipping: cannot mount a tmpfs");
+            return None;
+        }
+        Some(Mount(at.to_path_buf()))
+    }
+
+    pub fn remount(&self, mode: &str) {
+        let s = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(s.success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}

@@ -105,7 +105,7 @@ fn sigterm_stops_within_ten_seconds_and_saves_state() {
     assert!(took < Duration::from_secs(10));
     let state = std::fs::read_to_string(d.path().join("state/alerts-state.json")).unwrap();
     assert!(state.contains("QueueHigh"), "{state}");
-    assert!(d.path().join("state/outbox.json").exists());
+    assert!(d.path().join("state/outbox.db").exists());
     // A restart continues the same alert instead of starting it over.
     let ag2 = Alertgate::start(&cfg, &[]);
     let a = wait_until(Duration::from_secs(30), "restored alert", || {
@@ -229,8 +229,12 @@ fn readyz_follows_a_remote_datasource() {
         (s == 503).then_some(b)
     });
     assert!(body.contains("datasource"), "{body}");
-    let rules = get_json(ag.port, "/api/v1/rules");
-    assert_eq!(rules["data"]["groups"][0]["rules"][0]["health"], "err");
+    // The failed query marks the datasource before the evaluation that
+    // made it records its rule errors.
+    wait_until(within, "rule health err", || {
+        let rules = get_json(ag.port, "/api/v1/rules");
+        (rules["data"]["groups"][0]["rules"][0]["health"] == "err").then_some(())
+    });
     api.restart();
     wait_until(within, "ready again", || {
         (get(ag.port, "/readyz").0 == 200).then_some(())

@@ -6,7 +6,6 @@ use super::exit;
 use crate::service::{self, ServeOptions};
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -50,13 +49,7 @@ pub fn run(a: &RunArgs) -> u8 {
     };
     let code = rt.block_on(async {
         if a.once {
-            match service::run_once(
-                cfg,
-                Arc::new(service::deliver::NotifyDeliver::default()),
-                crate::clock::now_ms,
-            )
-            .await
-            {
+            match service::run_once(cfg, crate::clock::now_ms).await {
                 Ok(r) if r.rule_errors == 0 && r.undelivered == 0 => exit::OK,
                 Ok(r) => fail(&format!(
                     "{} rule evaluation errors, {} notifications not delivered",

@@ -7,9 +7,13 @@ use crate::routing::receivers::SecretError;
 /// A failed send. Messages never carry a URL, payload or secret.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    /// The server answered with a status outside 2xx.
+    /// The server answered with a status outside 2xx; `retry_after_ms` is
+    /// its `Retry-After` (a 429 or 503 asking to come back later).
     #[error("unexpected status code {code}")]
-    Status { code: u16 },
+    Status {
+        code: u16,
+        retry_after_ms: Option<i64>,
+    },
     #[error("request timed out after {ms}ms")]
     Timeout { ms: i64 },
     /// Connection refused, reset, DNS, TLS: the request may not have arrived.
@@ -41,7 +45,7 @@ pub fn smtp_is_retryable(code: u16) -> bool {
 impl NotifyError {
     pub fn is_retryable(&self) -> bool {
         match self {
-            NotifyError::Status { code } => status_is_retryable(*code),
+            NotifyError::Status { code, .. } => status_is_retryable(*code),
             NotifyError::Timeout { .. } | NotifyError::Transport(_) => true,
             NotifyError::Smtp { code, .. } => code.is_none_or(smtp_is_retryable),
             NotifyError::Template(_) | NotifyError::Secret(_) | NotifyError::Invalid(_) => false,
@@ -51,8 +55,16 @@ impl NotifyError {
     /// The HTTP or SMTP status code, when there was an answer.
     pub fn status_code(&self) -> Option<u16> {
         match self {
-            NotifyError::Status { code } => Some(*code),
+            NotifyError::Status { code, .. } => Some(*code),
             NotifyError::Smtp { code, .. } => *code,
+            _ => None,
+        }
+    }
+
+    /// How long the server asked us to wait (`Retry-After`), if it did.
+    pub fn retry_after_ms(&self) -> Option<i64> {
+        match self {
+            NotifyError::Status { retry_after_ms, .. } => *retry_after_ms,
             _ => None,
         }
     }

@@ -51,15 +51,8 @@ pub fn jitter(seed: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Parses `Retry-After`: delta seconds, or an HTTP date relative to `now`.
-pub fn parse_retry_after(value: &str, now: i64) -> Option<i64> {
-    let v = value.trim();
-    if let Ok(s) = v.parse::<i64>() {
-        return Some(s.max(0) * 1000);
-    }
-    let t = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    Some((t.timestamp_millis() - now).max(0))
-}
+/// Parses `Retry-After`; the HTTP senders of `crate::notify` use it.
+pub use crate::notify::http::parse_retry_after;
 
 #[cfg(test)]
 mod tests {

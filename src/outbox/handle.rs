@@ -52,15 +52,22 @@ impl Outbox {
         (self.clock)()
     }
 
-    /// Records the outcome of a store operation in health and metrics.
+    /// Records the outcome of a store write in health and metrics: only a
+    /// committed write proves the store healthy again.
     pub(crate) fn track<T>(&self, r: Result<T, OutboxError>) -> Result<T, OutboxError> {
-        match &r {
-            Ok(_) => self.health.ok(),
-            Err(e) => {
-                if e.problem().is_some() {
-                    self.metrics.store_error();
-                    self.health.record(e, self.now());
-                }
+        if r.is_ok() {
+            self.health.ok();
+        }
+        self.track_read(r)
+    }
+
+    /// Like [`Outbox::track`] for a read: a failure counts, a success
+    /// proves nothing (a full disk still reads).
+    pub(crate) fn track_read<T>(&self, r: Result<T, OutboxError>) -> Result<T, OutboxError> {
+        if let Err(e) = &r {
+            if e.problem().is_some() {
+                self.metrics.store_error();
+                self.health.record(e, self.now());
             }
         }
         r
@@ -96,7 +103,7 @@ impl Outbox {
     /// Feeds the persisted notification log to a fresh dispatcher; returns
     /// how many entries still match a route.
     pub fn restore_log(&self, d: &mut Dispatcher) -> Result<usize, OutboxError> {
-        let log = self.track(self.store.sent_log())?;
+        let log = self.track_read(self.store.sent_log())?;
         Ok(log.iter().filter(|r| d.restore_sent(r)).count())
     }
 
@@ -108,6 +115,11 @@ impl Outbox {
     /// `Err` with the reason while the last store operation failed.
     pub fn readiness(&self) -> Result<(), Unhealthy> {
         self.health.readiness()
+    }
+
+    /// Forgets notification-log entries last written before `before`.
+    pub fn gc_log(&self, before: i64) -> Result<usize, OutboxError> {
+        self.track(self.store.gc_log(before))
     }
 
     pub fn depth(&self) -> Result<Depth, OutboxError> {

@@ -128,6 +128,16 @@ impl OutboxMetrics {
         })
     }
 
+    /// Delivered jobs per receiver, summed over its integrations.
+    pub fn delivered_by_receiver(&self) -> BTreeMap<String, u64> {
+        self.with(|m| by_receiver(&m.delivered))
+    }
+
+    /// Dead-lettered jobs per receiver, summed over its integrations.
+    pub fn dead_by_receiver(&self) -> BTreeMap<String, u64> {
+        self.with(|m| by_receiver(&m.dead))
+    }
+
     /// Every family, with the depths read from the store and the open
     /// circuits (`(receiver, integration)`) given by the caller.
     pub fn families(
@@ -217,6 +227,14 @@ impl OutboxMetrics {
             ]
         })
     }
+}
+
+fn by_receiver(m: &BTreeMap<Key, u64>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for ((r, _), v) in m {
+        *out.entry(r.clone()).or_default() += v;
+    }
+    out
 }
 
 fn sample(suffix: &'static str, labels: &[(&str, &str)], value: f64) -> MetricSample {

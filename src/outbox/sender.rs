@@ -24,9 +24,8 @@ impl SendFailure {
             message: e.to_string(),
             retryable: e.is_retryable(),
             status: e.status_code(),
-            // The notify layer does not report `Retry-After` yet; a 429
-            // without it still waits `MIN_BACKOFF_ON_429_MS`.
-            retry_after_ms: None,
+            // A 429 without `Retry-After` still waits `MIN_BACKOFF_ON_429_MS`.
+            retry_after_ms: e.retry_after_ms(),
         }
     }
 
@@ -90,5 +89,92 @@ impl Sender for NotifierSender {
             None | Some(Ok(_)) => Ok(()),
             Some(Err(e)) => Err(SendFailure::from_notify(&e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+    use crate::outbox::{Outbox, OutboxConfig, Worker};
+    use crate::routing::{Alert, Notification, NotifyReason};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A local receiver answering every request `429` with `Retry-After: 7`.
+    fn too_many_requests() -> (u16, Arc<AtomicUsize>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(conn) = conn else { continue };
+                let mut w = conn.try_clone().unwrap();
+                let mut r = BufReader::new(conn);
+                let mut len = 0;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; len];
+                let _ = r.read_exact(&mut body);
+                h.fetch_add(1, Ordering::SeqCst);
+                let _ = w.write_all(
+                    b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        (port, hits)
+    }
+
+    #[test]
+    fn a_429_with_retry_after_from_a_real_receiver_sets_the_next_attempt() {
+        let (port, hits) = too_many_requests();
+        let routing = crate::routing::parse_str(
+            &format!("route: {{receiver: team}}\nreceivers:\n- name: team\n  webhook_configs: [{{url: 'http://127.0.0.1:{port}/'}}]\n"),
+            "alertgate.yml",
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let outbox =
+            Arc::new(Outbox::open(&dir.path().join("outbox.db"), Arc::new(|| 1_000)).unwrap());
+        let sender = NotifierSender {
+            notifiers: crate::notify::build_receivers(&routing).unwrap(),
+            external_url: String::new(),
+        };
+        let n = Notification {
+            at: 1_000,
+            receiver: "team".into(),
+            route_idx: 0,
+            group_key: "{}:{}".into(),
+            group_labels: Labels::new(),
+            firing: vec![Alert::firing(Labels::from_pairs([("alertname", "A")]), 0)],
+            resolved: vec![],
+            reason: NotifyReason::FirstNotification,
+        };
+        outbox.enqueue(&[n], &|r| sender.integrations(r)).unwrap();
+        let cfg = OutboxConfig {
+            initial_backoff_ms: 10,
+            max_backoff_ms: 20,
+            ..Default::default()
+        };
+        let w = Worker::new(outbox.clone(), Arc::new(sender), cfg).unwrap();
+        assert_eq!(w.run_pass().unwrap().failed_attempts, 1);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        let j = &outbox.store().queued().unwrap()[0];
+        // The server's 7 s, not the configured 10-20 ms backoff.
+        assert_eq!((j.last_status, j.next_at), (Some(429), 8_000));
+        // Not due before then: nothing more is sent.
+        assert_eq!(w.run_pass().unwrap().failed_attempts, 0);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 }

@@ -102,7 +102,9 @@ impl Worker {
     /// One pass over the jobs due now.
     pub fn run_pass(&self) -> Result<DrainReport, OutboxError> {
         let now = self.outbox.now();
-        let due = self.outbox.track(self.outbox.store().due(now, BATCH))?;
+        let due = self
+            .outbox
+            .track_read(self.outbox.store().due(now, BATCH))?;
         let mut by_receiver: BTreeMap<String, VecDeque<Job>> = BTreeMap::new();
         for j in due {
             by_receiver
@@ -297,7 +299,7 @@ impl Worker {
         let mut total = DrainReport::default();
         while !stop.load(Ordering::SeqCst) {
             total.add(self.run_pass()?);
-            let Some(next) = self.outbox.track(self.outbox.store().next_due())? else {
+            let Some(next) = self.outbox.track_read(self.outbox.store().next_due())? else {
                 break;
             };
             let wait = next - self.outbox.now();

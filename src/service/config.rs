@@ -187,6 +187,8 @@ pub struct ServiceConfig {
     pub web: WebConfig,
     /// None when the file has no `route:` (alerts are evaluated, not sent).
     pub routing: Option<RoutingConfig>,
+    /// `notify.outbox`: retries, concurrency and circuit of the outbox.
+    pub outbox: crate::outbox::OutboxConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
@@ -412,6 +414,10 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
     } else {
         None
     };
+    let outbox = crate::outbox::OutboxConfig::from_yaml(src).unwrap_or_else(|e| {
+        problems.push(e.to_string());
+        Default::default()
+    });
     let rule_file_patterns: Vec<String> = raw
         .rule_files
         .iter()
@@ -444,6 +450,7 @@ pub fn parse(src: &str, path: &Path) -> Result<ServiceConfig> {
         state_dir: raw.state_dir.map(|d| PathBuf::from(resolve_rel(&base, &d))),
         web,
         routing,
+        outbox,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Feeds the dispatcher: alerts of the rules (as Prometheus sends them to
 //! an Alertmanager), alerts posted to `/api/v2/alerts`, and a ticker that
-//! flushes due groups into the outbox.
+//! flushes due groups into the durable outbox (`delivery`).
 
 use super::runtime::{GroupRun, Runtime};
 use crate::alerting::AlertState;
@@ -76,29 +76,24 @@ fn generator_url(base: &str, expr: &str) -> String {
     )
 }
 
-/// Pushes alerts into the dispatcher and queues what it flushes.
+/// Pushes alerts into the dispatcher (as one batch) and queues what it
+/// flushes: one store transaction per call.
 pub fn push_alerts(rt: &Runtime, alerts: Vec<Alert>, now: Timestamp) {
-    let mut out = Vec::new();
-    {
-        let mut guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(d) = guard.as_mut() else { return };
-        for a in alerts {
-            out.extend(d.push(a, now));
-        }
-    }
-    rt.outbox.push(out);
+    let mut guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(d) = guard.as_mut() else { return };
+    let ns = d.push_batch(alerts, now);
+    // Queued under the dispatcher lock, so two flushes of one group reach
+    // the store in the order they were made.
+    rt.delivery.submit(ns);
 }
 
-/// Flushes due groups now.
+/// Flushes due groups now (and offers held notifications to the store
+/// again).
 pub fn tick(rt: &Runtime, now: Timestamp) {
-    let ns = {
-        let mut d = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
-        match d.as_mut() {
-            Some(d) => d.tick(now),
-            None => return,
-        }
-    };
-    rt.outbox.push(ns);
+    let mut guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(d) = guard.as_mut() else { return };
+    let ns = d.tick(now);
+    rt.delivery.submit(ns);
 }
 
 /// Ticks the dispatcher a few times a second until aborted.
@@ -118,6 +113,15 @@ pub fn max_group_wait(r: &crate::routing::Route) -> i64 {
         .iter()
         .map(max_group_wait)
         .fold(r.opts.group_wait_ms, i64::max)
+}
+
+/// The largest `repeat_interval` of the routing tree: how long the
+/// notification log must remember a group.
+pub fn max_repeat_interval(r: &crate::routing::Route) -> i64 {
+    r.routes
+        .iter()
+        .map(max_repeat_interval)
+        .fold(r.opts.repeat_interval_ms, i64::max)
 }
 
 /// Labels without the external labels (for display).

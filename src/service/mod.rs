@@ -2,18 +2,17 @@
 //! `alertgate.yml` (`config`), scrapes targets into the embedded store
 //! (`scrape`) or queries a remote datasource (`store`), evaluates every
 //! rule group on its own aligned ticks (`eval_loop`), feeds alerts to the
-//! routing dispatcher (`feed`) and delivers through an outbox (`outbox`,
-//! `deliver`). It serves an HTTP API (`http`, `status_page`), reloads on
+//! routing dispatcher (`feed`) and delivers through the durable outbox
+//! (`delivery`, over `crate::outbox`). It serves an HTTP API (`http`, `status_page`), reloads on
 //! SIGHUP or `POST /-/reload` (`reload`) and stops on SIGTERM (`signals`).
 //! `--once` runs one scrape, evaluation and delivery round (`run`).
 
 pub mod config;
-pub mod deliver;
+pub mod delivery;
 pub mod eval_loop;
 pub mod feed;
 pub mod http;
 pub mod metrics;
-pub mod outbox;
 pub mod reload;
 pub mod run;
 pub mod runtime;

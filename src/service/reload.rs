@@ -60,11 +60,31 @@ pub async fn reload(rt: &Arc<Runtime>) -> Result<(), String> {
     };
     let routing_changed = new.routing_fp != prev.routing_fp;
     *rt.loaded.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
+    // New receivers (and `notify.outbox`) for what is queued from now on;
+    // the old notifiers are dropped off the async threads.
+    let (d, routing, url, ocfg) = (
+        rt.delivery.clone(),
+        new.config.routing.clone(),
+        new.config.external_url.clone(),
+        new.config.outbox.clone(),
+    );
+    let swapped = tokio::task::spawn_blocking(move || {
+        let s = super::delivery::LiveSender::build(routing.as_ref(), &url)?;
+        d.reconfigure(s, ocfg);
+        anyhow::Ok(())
+    })
+    .await
+    .unwrap_or_else(|e| Err(anyhow::anyhow!("reload task failed: {e}")));
+    if let Err(e) = swapped {
+        // Validation built these receivers already; keep the old ones.
+        tracing::error!(error = %format!("{e:#}"), "Cannot build the new receivers; the old ones stay.");
+    }
     if routing_changed {
-        // The new tree starts with an empty notification log: alerts that
-        // fire now are notified once through the new routes.
+        // The new tree starts with the persisted notification log: groups
+        // of routes that stayed are not notified again; alerts of new or
+        // changed routes are notified once through them.
         *rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner()) =
-            new_dispatcher(new.config.routing.as_ref(), &rt.silences);
+            new_dispatcher(new.config.routing.as_ref(), &rt.silences, &rt.delivery);
         let now = (rt.now)();
         for g in &new.groups {
             let ts = g

@@ -4,24 +4,33 @@
 //! timer mode: one scrape, evaluation and delivery round.
 
 use super::config::ServiceConfig;
-use super::deliver::{Deliver, NotifyDeliver};
-use super::runtime::Runtime;
-use super::{eval_loop, feed, outbox, reload, scrape, signals};
+use super::runtime::{restore_log, Runtime};
+use super::{eval_loop, feed, reload, scrape, signals};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-/// Time the outbox gets to drain at shutdown; the rest of the 10 s budget
-/// is for the HTTP server and writing state.
-const DRAIN_ON_STOP: Duration = Duration::from_secs(5);
+/// Time the outbox gets to send what is due at shutdown, and to finish
+/// requests in flight; the rest of the 10 s budget is for the HTTP server
+/// and writing state. Whatever is left stays queued on disk.
+const DRAIN_ON_STOP: Duration = Duration::from_secs(4);
+const JOIN_ON_STOP: Duration = Duration::from_secs(2);
 /// How often alert state is written while running.
 const SAVE_EVERY: Duration = Duration::from_secs(30);
+/// How often the outbox store is checked (opened again, heartbeat) and
+/// its notification log pruned.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
+const PROBE_EVERY_TICKS: u64 = 5;
+const GC_EVERY_TICKS: u64 = 600;
+/// Notification-log entries are kept this long past the longest
+/// `repeat_interval` (upstream keeps its log for 120h by default).
+const LOG_MARGIN_MS: i64 = 3_600_000;
+/// Longest `--once` delivery round.
+const ONCE_DRAIN: Duration = Duration::from_secs(60);
 
 pub struct ServeOptions {
     /// Overrides `web.listen_address`.
     pub listen: Option<String>,
-    pub deliver: Arc<dyn Deliver>,
     pub now: fn() -> i64,
 }
 
@@ -29,8 +38,30 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             listen: None,
-            deliver: Arc::new(NotifyDeliver::default()),
             now: crate::clock::now_ms,
+        }
+    }
+}
+
+/// Opens a store that could not be opened at start, heartbeats it, and
+/// prunes the notification log. Blocking.
+fn maintain(rt: &Runtime, tick: u64) {
+    let d = &rt.delivery;
+    if let Some(ob) = d.try_open() {
+        // Opened late: what was notified before the outage still counts.
+        let mut guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(disp) = guard.as_mut() {
+            restore_log(&ob, disp);
+        }
+        d.submit(Vec::new());
+    }
+    if tick % PROBE_EVERY_TICKS == 0 {
+        d.probe();
+    }
+    if tick % GC_EVERY_TICKS == 0 {
+        if let Some(r) = &rt.loaded().config.routing {
+            let keep = feed::max_repeat_interval(&r.route) + LOG_MARGIN_MS;
+            d.gc_log((rt.now)() - keep);
         }
     }
 }
@@ -48,9 +79,21 @@ pub async fn serve(cfg: ServiceConfig, opts: ServeOptions) -> Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(address = %local, groups = rt.loaded().groups.len(), "Listening.");
     eprintln!("alertgate: listening on {local}");
+    rt.delivery.start_worker();
     reload::start_tasks(&rt);
     let ticker = tokio::spawn(feed::run_ticker(rt.clone()));
-    let worker = tokio::spawn(outbox::run_worker(rt.clone(), opts.deliver.clone()));
+    let maintainer = {
+        let rt = rt.clone();
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(MAINTAIN_EVERY);
+            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            for tick in 1u64.. {
+                iv.tick().await;
+                let rt = rt.clone();
+                let _ = tokio::task::spawn_blocking(move || maintain(&rt, tick)).await;
+            }
+        })
+    };
     let saver = {
         let rt = rt.clone();
         tokio::spawn(async move {
@@ -76,15 +119,19 @@ pub async fn serve(cfg: ServiceConfig, opts: ServeOptions) -> Result<()> {
     rt.stop_tasks();
     ticker.abort();
     saver.abort();
+    maintainer.abort();
     let _ = stop_tx.send(());
-    if !rt.outbox.drain(DRAIN_ON_STOP).await {
+    let d = rt.delivery.clone();
+    let left = tokio::task::spawn_blocking(move || d.shutdown(DRAIN_ON_STOP, JOIN_ON_STOP))
+        .await
+        .context("outbox shutdown failed")?;
+    if left.queued > 0 || left.held > 0 {
         tracing::warn!(
-            left = rt.outbox.depth(),
-            "Outbox not drained in time; the rest is saved."
+            queued = left.queued,
+            held = left.held,
+            "Outbox not drained in time; queued notifications are sent at the next start."
         );
     }
-    worker.abort();
-    rt.outbox.persist().context("cannot save the outbox")?;
     rt.save_state()?;
     // In-flight requests get what is left of the budget.
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
@@ -96,16 +143,16 @@ pub async fn serve(cfg: ServiceConfig, opts: ServeOptions) -> Result<()> {
 #[derive(Debug, Default)]
 pub struct OnceReport {
     pub rule_errors: usize,
+    /// Moved to the dead-letter queue, still queued when the round ended,
+    /// or not written to the store at all.
     pub undelivered: usize,
 }
 
 /// Timer mode: scrape once, evaluate every group once at now, flush the
-/// dispatcher as if `group_wait` had passed, deliver, save state.
-pub async fn run_once(
-    cfg: ServiceConfig,
-    deliver: Arc<dyn Deliver>,
-    now_fn: fn() -> i64,
-) -> Result<OnceReport> {
+/// dispatcher as if `group_wait` had passed, deliver (retrying for at most
+/// a minute), save state. What is not delivered stays queued in the store
+/// for the next round.
+pub async fn run_once(cfg: ServiceConfig, now_fn: fn() -> i64) -> Result<OnceReport> {
     let rt = tokio::task::spawn_blocking(move || Runtime::new(cfg, now_fn)).await??;
     let loaded = rt.loaded();
     let now = now_fn();
@@ -124,13 +171,11 @@ pub async fn run_once(
     if let Some(r) = &loaded.config.routing {
         feed::tick(&rt, now + feed::max_group_wait(&r.route));
     }
-    let dead_before = rt.outbox.dlq_len();
-    let worker = tokio::spawn(outbox::run_worker(rt.clone(), deliver));
-    let drained = rt.outbox.drain(Duration::from_secs(60)).await;
-    worker.abort();
-    report.undelivered =
-        rt.outbox.dlq_len() - dead_before + if drained { 0 } else { rt.outbox.depth() };
-    rt.outbox.persist().context("cannot save the outbox")?;
+    let d = rt.delivery.clone();
+    let left = tokio::task::spawn_blocking(move || d.drain(ONCE_DRAIN))
+        .await
+        .context("outbox drain failed")??;
+    report.undelivered = left.report.dead_lettered + left.queued + left.held;
     rt.save_state()?;
     Ok(report)
 }

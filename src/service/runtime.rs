@@ -4,8 +4,8 @@
 //! rule, silences, the dispatcher's notification log) survives reloads.
 
 use super::config::ServiceConfig;
+use super::delivery::Delivery;
 use super::metrics::{names, Metrics};
-use super::outbox::Outbox;
 use super::store::{Backend, DsHealth, OffThread, ServiceQuerier, SharedStore};
 use crate::alerting::RuleState;
 use crate::datasource::HttpQuerier;
@@ -68,7 +68,8 @@ pub struct Runtime {
     pub metrics: Metrics,
     /// Why the last reload failed, while the old config keeps running.
     pub reload_error: Mutex<Option<String>>,
-    pub outbox: Outbox,
+    /// The durable outbox and its worker.
+    pub delivery: Arc<Delivery>,
     pub started_at: i64,
     pub now: fn() -> i64,
     /// Tasks bound to the current config (group loops, scrapers).
@@ -204,12 +205,19 @@ impl Runtime {
             restore_state(&loaded, d)?;
         }
         let silences = Arc::new(RwLock::new(silences));
-        let dispatcher = new_dispatcher(loaded.config.routing.as_ref(), &silences);
+        let delivery = Arc::new(Delivery::new(
+            loaded.config.state_dir.as_deref(),
+            loaded.config.routing.as_ref(),
+            &loaded.config.external_url,
+            loaded.config.outbox.clone(),
+            now,
+        )?);
+        let dispatcher = new_dispatcher(loaded.config.routing.as_ref(), &silences, &delivery);
         let metrics = Metrics::new();
         metrics.set(names::RELOAD_OK, &[], 1.0);
         metrics.set(names::RELOAD_TS, &[], now() as f64 / 1000.0);
         let rt = Arc::new(Runtime {
-            outbox: Outbox::new(loaded.config.state_dir.clone()),
+            delivery,
             loaded: RwLock::new(Arc::new(loaded)),
             store,
             ds_health,
@@ -259,11 +267,29 @@ impl Runtime {
     }
 }
 
+/// A dispatcher for `r`, with the persisted notification log restored so
+/// a restart or reload neither pages again for an unchanged group nor
+/// resets its `repeat_interval` (entries of routes that changed are left).
 pub fn new_dispatcher(
     r: Option<&RoutingConfig>,
     silences: &Arc<RwLock<Silences>>,
+    delivery: &Delivery,
 ) -> Option<Dispatcher> {
-    r.map(|r| Dispatcher::new(Arc::new(r.clone())).with_silences(silences.clone()))
+    let mut d = Dispatcher::new(Arc::new(r?.clone())).with_silences(silences.clone());
+    if let Some(ob) = delivery.outbox() {
+        restore_log(&ob, &mut d);
+    }
+    Some(d)
+}
+
+/// Feeds the store's notification log to `d`.
+pub fn restore_log(ob: &crate::outbox::Outbox, d: &mut Dispatcher) {
+    match ob.restore_log(d) {
+        Ok(n) => tracing::debug!(entries = n, "Notification log restored."),
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot read the notification log; groups may be notified again.")
+        }
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

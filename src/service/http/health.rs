@@ -84,6 +84,9 @@ pub fn readiness(rt: &Runtime, now: i64) -> Result<String, String> {
         }
         _ => {}
     }
+    if let Err(e) = rt.delivery.readiness() {
+        return Err(format!("{detail}; {e}"));
+    }
     Ok(detail)
 }
 
@@ -95,8 +98,12 @@ pub async fn readyz(State(rt): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(rt): State<AppState>) -> Response {
-    rt.metrics.set(names::QUEUE, &[], rt.outbox.depth() as f64);
-    rt.metrics.set(names::DLQ, &[], rt.outbox.dlq_len() as f64);
+    // Read the store off the async threads (it may wait for a lock).
+    let d = rt.delivery.clone();
+    let outbox_text = tokio::task::spawn_blocking(move || outbox_metrics(&d))
+        .await
+        .unwrap_or_default();
+    sync_notification_metrics(&rt);
     let now = (rt.now)();
     let (mut active, mut pending, mut expired) = (0.0, 0.0, 0.0);
     for s in rt.silences.read().unwrap_or_else(|e| e.into_inner()).all() {
@@ -118,9 +125,40 @@ pub async fn metrics(State(rt): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        rt.metrics.render(),
+        rt.metrics.render() + &outbox_text,
     )
         .into_response()
+}
+
+/// The outbox's own families (queue and DLQ depth per receiver, delivery
+/// latency, failures, open circuits), in the text format.
+fn outbox_metrics(d: &crate::service::delivery::Delivery) -> String {
+    match d.outbox() {
+        Some(ob) => crate::outbox::metrics::render_text(&ob.metric_families(&d.open_circuits())),
+        None => String::new(),
+    }
+}
+
+/// The service's summary families, derived from the outbox: totals of
+/// queue and DLQ, delivered and dead-lettered per receiver.
+fn sync_notification_metrics(rt: &Runtime) {
+    let Some(ob) = rt.delivery.outbox() else {
+        rt.metrics.set(names::QUEUE, &[], rt.delivery.held() as f64);
+        return;
+    };
+    let depth = ob.depth().unwrap_or_default();
+    rt.metrics.set(
+        names::QUEUE,
+        &[],
+        (depth.queued + rt.delivery.held()) as f64,
+    );
+    rt.metrics.set(names::DLQ, &[], depth.dead as f64);
+    for (r, n) in ob.metrics.delivered_by_receiver() {
+        rt.metrics.set(names::SENT, &[("receiver", &r)], n as f64);
+    }
+    for (r, n) in ob.metrics.dead_by_receiver() {
+        rt.metrics.set(names::FAILED, &[("receiver", &r)], n as f64);
+    }
 }
 
 pub async fn reload(State(rt): State<AppState>) -> Result<&'static str, ApiError> {
