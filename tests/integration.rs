@@ -18,6 +18,7 @@ mod service_run;
 mod service_support;
 mod state_cron;
 mod support;
+mod template_cli;
 mod template_promtool;
 
 mod gate_formats;

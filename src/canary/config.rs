@@ -6,7 +6,7 @@
 
 use super::threshold::{parse_number, Op, Threshold};
 use crate::routing::timeinterval::{RawTimeInterval, TimeInterval};
-use crate::yaml::{Pos, Positions};
+use crate::yaml::Positions;
 use promql_parser::parser::Expr;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -225,35 +225,8 @@ pub struct CanaryConfig {
 
 // ---------------------------------------------------------- diagnostics
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub pos: Option<Pos>,
-    /// Stable code, e.g. `canary/bad-threshold`.
-    pub code: &'static str,
-    pub message: String,
-}
-
-/// Every problem found in a gate config.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    pub file: String,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, d) in self.diagnostics.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            match d.pos {
-                Some(p) => write!(f, "{}:{}: {}: {}", self.file, p, d.code, d.message)?,
-                None => write!(f, "{}: {}: {}", self.file, d.code, d.message)?,
-            }
-        }
-        Ok(())
-    }
-}
+/// Gate config problems (codes `canary/...`) share the YAML loaders' types.
+pub use crate::yaml::{ConfigError, Diagnostic};
 
 struct Diags<'a> {
     pos: &'a Positions,
@@ -275,17 +248,9 @@ impl Diags<'_> {
 /// Reads and validates a gate config; relative paths in it resolve against
 /// the file's directory.
 pub fn load_file(path: &Path) -> Result<CanaryConfig, ConfigError> {
-    let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        diagnostics: vec![Diagnostic {
-            pos: None,
-            code: "canary/io",
-            message: e.to_string(),
-        }],
-    })?;
+    let src = crate::yaml::read_file(path, "canary/io")?;
     let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
-    parse_str(&src, &file, &base)
+    parse_str(&src, &path.display().to_string(), &base)
 }
 
 /// The built-in runbook-001 gate, with paths relative to `base`.
@@ -297,21 +262,7 @@ pub fn default_config(base: &Path) -> CanaryConfig {
 /// Parses and validates `src`; `file` names it in messages, `base` is the
 /// directory relative paths resolve against.
 pub fn parse_str(src: &str, file: &str, base: &Path) -> Result<CanaryConfig, ConfigError> {
-    let raw: RawConfig = if src.trim().is_empty() {
-        RawConfig::default()
-    } else {
-        yaml_serde::from_str(src).map_err(|e| {
-            let (pos, msg) = crate::yaml::serde_error(&e);
-            ConfigError {
-                file: file.to_string(),
-                diagnostics: vec![Diagnostic {
-                    pos,
-                    code: "canary/yaml",
-                    message: msg,
-                }],
-            }
-        })?
-    };
+    let raw: RawConfig = crate::yaml::parse_or_default(src, file, "canary/yaml")?;
     let positions = Positions::index(src);
     let mut d = Diags {
         pos: &positions,

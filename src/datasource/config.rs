@@ -16,7 +16,7 @@
 //!   query_params: {nocache: "1"}
 //! ```
 
-use crate::yaml::{Pos, Positions};
+use crate::yaml::Positions;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Url;
 use serde::Deserialize;
@@ -189,74 +189,25 @@ impl DatasourceConfig {
 
 // ------------------------------------------------------------ diagnostics
 
-/// One problem in the section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub pos: Option<Pos>,
-    /// Stable code, e.g. `datasource/missing-url`.
-    pub code: &'static str,
-    pub message: String,
-}
-
-/// Every problem found in a `datasource:` section.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    pub file: String,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, d) in self.diagnostics.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            match d.pos {
-                Some(p) => write!(f, "{}:{}: {}: {}", self.file, p, d.code, d.message)?,
-                None => write!(f, "{}: {}: {}", self.file, d.code, d.message)?,
-            }
-        }
-        Ok(())
-    }
-}
+/// Section problems (codes `datasource/...`) share the YAML loaders' types.
+pub use crate::yaml::{ConfigError, Diagnostic};
 
 /// Reads the `datasource:` section of an `alertgate.yml`; `Ok(None)` when
 /// the file has none. Other sections are left to their owners.
 pub fn load_file(path: &Path) -> Result<Option<DatasourceConfig>, ConfigError> {
-    let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        diagnostics: vec![Diagnostic {
-            pos: None,
-            code: "datasource/io",
-            message: e.to_string(),
-        }],
-    })?;
-    parse_str(&src, &file)
+    let src = crate::yaml::read_file(path, "datasource/io")?;
+    parse_str(&src, &path.display().to_string())
 }
 
 /// Like [`load_file`], from text; `file` names it in diagnostics.
 pub fn parse_str(src: &str, file: &str) -> Result<Option<DatasourceConfig>, ConfigError> {
-    #[derive(Deserialize)]
+    #[derive(Default, Deserialize)]
     struct Top {
         datasource: Option<RawDatasourceConfig>,
     }
-    if src.trim().is_empty() {
-        return Ok(None);
-    }
     // serde ignores the other top-level keys here (no deny_unknown_fields on
-    // `Top`), but is strict inside `datasource:`.
-    let top: Top = yaml_serde::from_str(src).map_err(|e| {
-        let (pos, msg) = crate::yaml::serde_error(&e);
-        ConfigError {
-            file: file.to_string(),
-            diagnostics: vec![Diagnostic {
-                pos,
-                code: "datasource/yaml",
-                message: msg,
-            }],
-        }
-    })?;
+    // `Top`), but is strict inside `datasource:`. An empty file has none.
+    let top: Top = crate::yaml::parse_or_default(src, file, "datasource/yaml")?;
     match top.datasource {
         None => Ok(None),
         Some(raw) => validate(&raw, &Positions::index(src), file).map(Some),

@@ -169,35 +169,25 @@ pub fn render_json(findings: &[Finding]) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
-/// GitHub Actions workflow commands (`::error file=...,line=...::msg`),
-/// escaped as the runner expects.
+/// GitHub Actions workflow commands (`::error file=...,line=...,col=...::msg`),
+/// one per finding and titled by check, through the shared annotation
+/// format. Unlike `check`'s report there is no summary line: the counts go
+/// to stderr.
 pub fn render_github(findings: &[Finding]) -> String {
-    let mut out = String::new();
-    for f in findings {
-        let mut props = vec![format!("file={}", gh_prop(&f.file))];
-        if let Some(p) = f.pos {
-            props.push(format!("line={}", p.line));
-            props.push(format!("col={}", p.col));
-        }
-        props.push(format!("title={}", gh_prop(&f.check)));
-        out.push_str(&format!(
-            "::{} {}::{}\n",
-            f.severity.as_str(),
-            props.join(","),
-            gh_data(&f.message)
-        ));
-    }
-    out
-}
-
-fn gh_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn gh_prop(s: &str) -> String {
-    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+    findings
+        .iter()
+        .map(|f| {
+            crate::report::github::Annotation {
+                level: f.severity.as_str(),
+                file: Some(&f.file),
+                line: f.pos.map(|p| p.line),
+                col: f.pos.map(|p| p.col),
+                title: &f.check,
+                message: &f.message,
+            }
+            .render()
+        })
+        .collect()
 }
 
 pub fn count(findings: &[Finding], sev: Severity) -> usize {

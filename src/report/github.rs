@@ -6,6 +6,8 @@
 
 use super::model::{Outcome, Report};
 
+/// The annotations of every failed, errored or warned case, then a
+/// summary line.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     for c in r.suites.iter().flat_map(|s| &s.cases) {
@@ -14,23 +16,23 @@ pub fn render(r: &Report) -> String {
             Outcome::Warning(f) => ("warning", f),
             Outcome::Passed | Outcome::Skipped(_) => continue,
         };
-        let mut props = Vec::new();
-        if let Some(file) = &c.file {
-            props.push(format!("file={}", property(file)));
-            if let Some(l) = c.line {
-                props.push(format!("line={l}"));
-            }
-        }
-        props.push(format!(
-            "title={}",
-            property(&format!("{}: {}", c.classname, c.name))
-        ));
         let mut msg = f.message.clone();
         if !f.detail.trim().is_empty() {
             msg.push('\n');
             msg.push_str(f.detail.trim_end());
         }
-        out.push_str(&format!("::{level} {}::{}\n", props.join(","), data(&msg)));
+        let title = format!("{}: {}", c.classname, c.name);
+        out.push_str(
+            &Annotation {
+                level,
+                file: c.file.as_deref(),
+                line: c.line,
+                col: None,
+                title: &title,
+                message: &msg,
+            }
+            .render(),
+        );
     }
     let c = r.counts();
     out.push_str(&format!(
@@ -40,15 +42,54 @@ pub fn render(r: &Report) -> String {
     out
 }
 
+/// One workflow command, `::level file=F,line=L,col=C,title=T::message`.
+/// `lint` builds these from findings (with a column, titled by check name,
+/// no summary); [`render`] from report cases.
+#[derive(Debug, Clone, Copy)]
+pub struct Annotation<'a> {
+    /// `error` or `warning`.
+    pub level: &'a str,
+    pub file: Option<&'a str>,
+    /// Printed only with a `file`: the runner places nothing by line alone.
+    pub line: Option<usize>,
+    /// Printed only with a `line`.
+    pub col: Option<usize>,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+impl Annotation<'_> {
+    /// The command, escaped, with its newline.
+    pub fn render(&self) -> String {
+        let mut props = Vec::new();
+        if let Some(file) = self.file {
+            props.push(format!("file={}", property(file)));
+            if let Some(l) = self.line {
+                props.push(format!("line={l}"));
+                if let Some(c) = self.col {
+                    props.push(format!("col={c}"));
+                }
+            }
+        }
+        props.push(format!("title={}", property(self.title)));
+        format!(
+            "::{} {}::{}\n",
+            self.level,
+            props.join(","),
+            data(self.message)
+        )
+    }
+}
+
 /// A command's message.
-pub fn data(s: &str) -> String {
+fn data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// A command's property value.
-pub fn property(s: &str) -> String {
+fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -89,5 +130,28 @@ mod tests {
 ::warning title=g%3A C::soon\n\
 alertgate check: 1 passed, 1 failed, 0 errors, 1 warnings\n"
         );
+    }
+
+    #[test]
+    fn annotation_prints_column_only_with_a_line_and_position_only_with_a_file() {
+        let a = Annotation {
+            level: "warning",
+            file: Some("a,b:c.yml"),
+            line: Some(3),
+            col: Some(9),
+            title: "rules/x",
+            message: "m\r",
+        };
+        assert_eq!(
+            a.render(),
+            "::warning file=a%2Cb%3Ac.yml,line=3,col=9,title=rules/x::m%0D\n"
+        );
+        let no_line = Annotation { line: None, ..a };
+        assert_eq!(
+            no_line.render(),
+            "::warning file=a%2Cb%3Ac.yml,title=rules/x::m%0D\n"
+        );
+        let no_file = Annotation { file: None, ..a };
+        assert_eq!(no_file.render(), "::warning title=rules/x::m%0D\n");
     }
 }

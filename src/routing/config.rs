@@ -18,7 +18,7 @@ use super::receivers::{RawGlobal, RawReceiver, Receiver};
 use super::route::{Route, RouteOpts};
 use super::timeinterval::{RawTimeInterval, TimeInterval};
 use crate::model::{MatchOp, Matcher};
-use crate::yaml::{Pos, Positions};
+use crate::yaml::Positions;
 
 /// alertgate's own top-level sections, ignored by the routing loader.
 pub const RESERVED_KEYS: &[&str] = &[
@@ -158,68 +158,18 @@ impl RoutingConfig {
     }
 }
 
-/// One problem in a config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub pos: Option<Pos>,
-    /// Stable code, e.g. `routing/undefined-receiver`.
-    pub code: &'static str,
-    pub message: String,
-}
-
-/// Every problem found in a config file.
-#[derive(Debug, Clone, thiserror::Error)]
-pub struct ConfigError {
-    pub file: String,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, d) in self.diagnostics.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            match d.pos {
-                Some(p) => write!(f, "{}:{}: {}: {}", self.file, p, d.code, d.message)?,
-                None => write!(f, "{}: {}: {}", self.file, d.code, d.message)?,
-            }
-        }
-        Ok(())
-    }
-}
+/// Config problems (codes `routing/...`) share the YAML loaders' types.
+pub use crate::yaml::{ConfigError, Diagnostic};
 
 /// Reads and validates a config file.
 pub fn load_file(path: &Path) -> Result<RoutingConfig, ConfigError> {
-    let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        diagnostics: vec![Diagnostic {
-            pos: None,
-            code: "routing/io",
-            message: e.to_string(),
-        }],
-    })?;
-    parse_str(&src, &file)
+    let src = crate::yaml::read_file(path, "routing/io")?;
+    parse_str(&src, &path.display().to_string())
 }
 
 /// Parses and validates config text; `file` names it in diagnostics.
 pub fn parse_str(src: &str, file: &str) -> Result<RoutingConfig, ConfigError> {
-    let raw: RawConfig = if src.trim().is_empty() {
-        RawConfig::default()
-    } else {
-        yaml_serde::from_str(src).map_err(|e| {
-            let (pos, msg) = crate::yaml::serde_error(&e);
-            ConfigError {
-                file: file.to_string(),
-                diagnostics: vec![Diagnostic {
-                    pos,
-                    code: "routing/yaml",
-                    message: msg,
-                }],
-            }
-        })?
-    };
+    let raw: RawConfig = crate::yaml::parse_or_default(src, file, "routing/yaml")?;
     let positions = Positions::index(src);
     let mut v = Validator {
         pos: &positions,

@@ -289,6 +289,7 @@ pub fn table_link(expr: &str) -> String {
 }
 
 /// prometheus/common `model.ParseDuration` (v0.65, no negative durations), in seconds.
+// Not model::time::parse_duration_ms: Go's error texts reach rendered output and its range is int64 ns (~292y), not ms.
 pub fn parse_duration(s: &str) -> Result<f64, String> {
     match s {
         "0" => return Ok(0.0),

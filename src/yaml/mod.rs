@@ -1,7 +1,12 @@
 //! Source positions for YAML documents. serde gives us typed structs but no
 //! spans, so we index the same text once more with a marked event parser and
 //! look positions up by path (`groups.0.rules.3.expr`). Config loaders use it
-//! to report semantic errors as `file:line:col`.
+//! to report semantic errors as `file:line:col`, and share the error type
+//! and read/parse steps in `load.rs`.
+
+mod load;
+
+pub use load::{parse_or_default, read_file, ConfigError, Diagnostic};
 
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
