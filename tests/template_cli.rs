@@ -208,6 +208,7 @@ fn renders_every_shipped_template_for_a_group() {
         "Labels: alertname=QueueFull, instance=q1, severity=critical, tenant_id=acme\n",
         "Started: 2024-05-01 10:00:00 UTC\n",
         "Source: http://prom.example/graph?g0.expr=up\n",
+        "Status: 1 firing, 0 resolved for team.\n",
         // The HTML part.
         "<p>1 firing, 0 resolved for team.</p>",
         "<h3>[FIRING] QueueFull (critical)</h3>",
