@@ -15,6 +15,7 @@ mod service_durable;
 mod service_page;
 mod service_prometheus;
 mod service_run;
+mod service_state;
 mod service_support;
 mod state_cron;
 mod support;

@@ -1,6 +1,7 @@
-//! Persisted alert state: what `check --state FILE` (and later the service)
-//! keeps between evaluations so that `for:` and `keep_firing_for:` hold
-//! across process restarts and one-shot runs.
+//! Persisted alert state: what `check --state FILE` and `alertgate run`
+//! (`state_dir/alerts-state.json`) keep between evaluations so that `for:`
+//! and `keep_firing_for:` hold across process restarts and one-shot runs.
+//! Both write this one format, so either can continue the other's state.
 //!
 //! The file is JSON with a format marker and a version, so a file written by
 //! something else is recognised and never overwritten. Saving is atomic:
@@ -11,6 +12,7 @@ use super::state::RuleState;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The value of the `format` field; anything else is a foreign file.
 pub const FORMAT: &str = "alertgate-alert-state";
@@ -149,7 +151,10 @@ impl StateStore {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "state".into());
-        let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+        // Unique per save, so two threads saving at once never share one.
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{file_name}.tmp-{}-{seq}", std::process::id()));
         let body = serde_json::to_vec_pretty(state).map_err(|e| err(std::io::Error::other(e)))?;
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
@@ -293,6 +298,28 @@ mod tests {
             assert!(e.contains("left unchanged"), "{e}");
             assert_eq!(std::fs::read_to_string(&p).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn concurrent_saves_never_share_a_temporary_file() {
+        let d = tempfile::tempdir().unwrap();
+        let store = StateStore::new(d.path().join("s.json"));
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        let st = StateFile {
+                            saved_at: t * 100 + i,
+                            ..sample_state()
+                        };
+                        store.save(&st).unwrap();
+                    }
+                });
+            }
+        });
+        assert!(store.load().unwrap().is_some());
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
     }
 
     #[test]

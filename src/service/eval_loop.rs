@@ -2,7 +2,8 @@
 //! aligned to the group's interval (multiples of it since the epoch).
 //! Evaluation runs on a blocking thread, so a slow group (or a slow remote
 //! datasource) never delays another; ticks that pass while an evaluation
-//! runs are counted as missed, not queued.
+//! runs are counted as missed, not queued. Alert state is saved after
+//! each evaluation.
 
 use super::feed;
 use super::metrics::names;
@@ -135,6 +136,9 @@ pub async fn run_group(rt: Arc<Runtime>, loaded: Arc<Loaded>, g: Arc<GroupRun>) 
             tokio::time::sleep(Duration::from_millis((ts - now) as u64)).await;
         }
         eval_once(&rt, &loaded, &g, ts, false).await;
+        // Saved after every evaluation, so even a SIGKILL keeps `for:`.
+        let rt2 = rt.clone();
+        let _ = tokio::task::spawn_blocking(move || rt2.save_alert_state()).await;
         let done = (rt.now)();
         let missed = missed_ticks(ts, done, iv);
         if missed > 0 {

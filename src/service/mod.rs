@@ -5,8 +5,11 @@
 //! routing dispatcher (`feed`) and delivers through the durable outbox
 //! (`delivery`, over `crate::outbox`). It serves an HTTP API (`http`, `status_page`), reloads on
 //! SIGHUP or `POST /-/reload` (`reload`) and stops on SIGTERM (`signals`).
-//! `--once` runs one scrape, evaluation and delivery round (`run`).
+//! `--once` runs one scrape, evaluation and delivery round (`run`). Alert
+//! state is kept in `state_dir` in the format `check --state` writes
+//! (`alert_state`).
 
+pub mod alert_state;
 pub mod config;
 pub mod delivery;
 pub mod eval_loop;

@@ -3,18 +3,17 @@
 //! silences, self-metrics and health. Long-lived state (alert state per
 //! rule, silences, the dispatcher's notification log) survives reloads.
 
+use super::alert_state;
 use super::config::ServiceConfig;
 use super::delivery::Delivery;
 use super::metrics::{names, Metrics};
 use super::store::{Backend, DsHealth, OffThread, ServiceQuerier, SharedStore};
-use crate::alerting::RuleState;
 use crate::datasource::HttpQuerier;
 use crate::promql::{Engine, EngineOptions};
 use crate::routing::{Dispatcher, RoutingConfig, Silences};
 use crate::rules::{Group, GroupState, Rule};
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::task::JoinHandle;
 
@@ -76,9 +75,10 @@ pub struct Runtime {
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
     /// One reload at a time.
     pub reload_lock: tokio::sync::Mutex<()>,
+    /// Writes alert state to `state_dir` (see [`alert_state`]).
+    pub alert_state: alert_state::Saver,
 }
 
-pub const STATE_FILE: &str = "alerts-state.json";
 pub const SILENCES_FILE: &str = "silences.json";
 
 /// A string that is equal for two routing configs that route alike. The
@@ -201,8 +201,11 @@ impl Runtime {
             None => Silences::in_memory(),
         };
         let loaded = build_loaded(config, &store, &ds_health, None, now)?;
+        let alert_state = alert_state::Saver::default();
         if let Some(d) = &loaded.config.state_dir {
-            restore_state(&loaded, d)?;
+            // A file that cannot be read stops the start: running on would
+            // overwrite it at the first save.
+            alert_state.restore(&loaded, d)?;
         }
         let silences = Arc::new(RwLock::new(silences));
         let delivery = Arc::new(Delivery::new(
@@ -230,6 +233,7 @@ impl Runtime {
             now,
             tasks: Mutex::new(Vec::new()),
             reload_lock: tokio::sync::Mutex::new(()),
+            alert_state,
         });
         Ok(rt)
     }
@@ -257,13 +261,22 @@ impl Runtime {
     pub fn save_state(&self) -> Result<()> {
         let l = self.loaded();
         if let Some(d) = &l.config.state_dir {
-            save_state(&l, d)?;
+            self.alert_state.save(&l, d, (self.now)(), true)?;
             self.silences
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
                 .save()?;
         }
         Ok(())
+    }
+
+    /// Writes alert state to `state_dir` after an evaluation, unless no
+    /// alert changed. Errors are logged by the saver (once per cause).
+    pub fn save_alert_state(&self) {
+        let l = self.loaded();
+        if let Some(d) = &l.config.state_dir {
+            let _ = self.alert_state.save(&l, d, (self.now)(), false);
+        }
     }
 }
 
@@ -290,67 +303,4 @@ pub fn restore_log(ob: &crate::outbox::Outbox, d: &mut Dispatcher) {
             tracing::error!(error = %e, "Cannot read the notification log; groups may be notified again.")
         }
     }
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SavedRule {
-    rule: String,
-    state: RuleState,
-}
-
-/// Saves each alerting rule's state as `{group key: [{rule, state}]}`,
-/// written atomically (temp file, rename).
-pub fn save_state(l: &Loaded, dir: &Path) -> Result<()> {
-    let mut out: BTreeMap<String, Vec<SavedRule>> = BTreeMap::new();
-    for g in &l.groups {
-        let st = g.state.lock().unwrap_or_else(|e| e.into_inner());
-        let rules = g
-            .group
-            .rules
-            .iter()
-            .zip(&st.rules)
-            .filter(|(r, s)| matches!(r, Rule::Alerting(_)) && !s.alerts.alerts.is_empty())
-            .map(|(r, s)| SavedRule {
-                rule: r.name().to_string(),
-                state: s.alerts.clone(),
-            })
-            .collect();
-        out.insert(g.key.clone(), rules);
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(STATE_FILE);
-    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&out)?)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-/// Restores what [`save_state`] wrote; a missing file is a first start.
-pub fn restore_state(l: &Loaded, dir: &Path) -> Result<()> {
-    let path = dir.join(STATE_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let saved: BTreeMap<String, Vec<SavedRule>> =
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
-    for g in &l.groups {
-        let Some(rules) = saved.get(&g.key) else {
-            continue;
-        };
-        let mut st = g.state.lock().unwrap_or_else(|e| e.into_inner());
-        for s in rules {
-            if let Some(i) = g
-                .group
-                .rules
-                .iter()
-                .position(|r| r.name() == s.rule && matches!(r, Rule::Alerting(_)))
-            {
-                st.rules[i].alerts = s.state.clone();
-            }
-        }
-    }
-    Ok(())
 }
