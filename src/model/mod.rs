@@ -10,5 +10,5 @@ pub mod time;
 pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{is_stale_nan, Sample, Series, STALE_NAN};
-pub use store::MemStore;
+pub use store::{MemStore, SeriesMemo};
 pub use time::Timestamp;

@@ -1,18 +1,83 @@
 //! The in-memory series store the embedded engine reads: series with sorted
 //! samples, and a postings index from label pair to series for fast selection.
 
-use super::{matcher::Matcher, Labels, Sample, Series};
+use super::{matcher::Matcher, Labels, MatchOp, Sample, Series};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// Ascending series ids.
+type Ids = Vec<u32>;
 
 #[derive(Debug, Default, Clone)]
 pub struct MemStore {
     series: Vec<Series>,
-    by_labels: HashMap<Labels, usize>,
-    /// (label name, label value) -> ids of series having it, ascending.
-    postings: HashMap<(String, String), Vec<usize>>,
+    /// Label-set hash -> series with that hash. The label sets themselves
+    /// live only in `series`, so the index costs no second copy of them.
+    by_hash: HashMap<u64, HashIds, FxBuild>,
+    /// Label name -> value -> ids of the series having that pair, ascending.
+    postings: HashMap<String, HashMap<String, Ids, FxBuild>, FxBuild>,
     /// Series ids in label-set order, brought up to date on first use after
     /// series were added (see [`MemStore::select_sorted`]).
     label_rank: LabelRank,
+    /// Per-series values the engine derives from label sets (see
+    /// [`MemStore::with_memo`]).
+    memos: Memos,
+}
+
+/// Memos by name, behind a lock so that queries (`&MemStore`) can fill
+/// them. A copy of the store starts with none.
+#[derive(Debug, Default)]
+struct Memos(std::sync::Mutex<HashMap<String, SeriesMemo, FxBuild>>);
+
+impl Clone for Memos {
+    fn clone(&self) -> Self {
+        Memos::default()
+    }
+}
+
+/// A value per series id, derived from the series' labels by a rule the
+/// caller names, plus an interning table for those values (for instance
+/// the aggregation group key of a `by (...)` clause and its index). Label
+/// sets never change in the store, so a derived value stays valid; reading
+/// it touches no label string.
+#[derive(Debug, Default)]
+pub struct SeriesMemo {
+    values: Vec<u32>,
+    interned: HashMap<String, u32, FxBuild>,
+}
+
+impl SeriesMemo {
+    /// Interned keys beyond which a memo starts over (it is only a cache).
+    const MAX_KEYS: usize = 1 << 20;
+
+    /// The value recorded for series `id`.
+    pub fn get(&self, id: usize) -> Option<u32> {
+        self.values.get(id).copied().filter(|&v| v != u32::MAX)
+    }
+
+    pub fn set(&mut self, id: usize, v: u32) {
+        if id >= self.values.len() {
+            self.values.resize(id + 1, u32::MAX);
+        }
+        self.values[id] = v;
+    }
+
+    /// The number of `key`, the same for equal keys.
+    pub fn intern(&mut self, key: &str) -> u32 {
+        if let Some(&k) = self.interned.get(key) {
+            return k;
+        }
+        let k = self.interned.len() as u32;
+        self.interned.insert(key.to_string(), k);
+        k
+    }
+}
+
+/// The ids under one label-set hash: nearly always exactly one.
+#[derive(Debug, Clone)]
+enum HashIds {
+    One(u32),
+    Many(Vec<u32>),
 }
 
 /// The label-set order of the series, kept incrementally: rule evaluation
@@ -51,7 +116,7 @@ impl RankCache {
         }
         let labels = |id: u32| &series[id as usize].labels;
         let mut new: Vec<u32> = (self.covered as u32..series.len() as u32).collect();
-        new.sort_unstable_by(|&a, &b| labels(a).cmp(labels(b)));
+        sort_by_labels(&mut new, series);
         if self.order.is_empty() {
             self.order = new;
         } else {
@@ -72,6 +137,67 @@ impl RankCache {
         }
         self.covered = series.len();
     }
+
+    /// Puts `ids` (all covered) in label-set order. Large selections mark
+    /// their ranks in a bitmap and read it back in order, O(k + n/64),
+    /// instead of sorting by an indirect key.
+    fn sort(&self, ids: &mut [u32]) {
+        if ids.len() < 64 {
+            ids.sort_unstable_by_key(|&id| self.rank[id as usize]);
+            return;
+        }
+        let mut bits = vec![0u64; self.order.len().div_ceil(64)];
+        for &id in ids.iter() {
+            let r = self.rank[id as usize] as usize;
+            bits[r / 64] |= 1 << (r % 64);
+        }
+        let mut out = ids.iter_mut();
+        for (w, &word) in bits.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let b = word.trailing_zeros() as usize;
+                word &= word - 1;
+                if let Some(slot) = out.next() {
+                    *slot = self.order[w * 64 + b];
+                }
+            }
+        }
+    }
+}
+
+/// Sorts `ids` by label set. Large batches compare flat keys instead
+/// (`name 0 value 0 ...` in one buffer, which order like the label sets
+/// as long as no string holds a NUL byte): one comparison of nearby bytes
+/// instead of a string comparison per label over scattered allocations.
+fn sort_by_labels(ids: &mut [u32], series: &[Series]) {
+    let labels = |id: u32| &series[id as usize].labels;
+    if ids.len() < 1024 {
+        ids.sort_unstable_by(|&a, &b| labels(a).cmp(labels(b)));
+        return;
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(ids.len() + 1);
+    ends.push(0);
+    let mut nul_free = true;
+    for &id in ids.iter() {
+        for l in labels(id) {
+            for part in [l.name.as_bytes(), l.value.as_bytes()] {
+                nul_free &= !part.contains(&0);
+                buf.extend_from_slice(part);
+                buf.push(0);
+            }
+        }
+        ends.push(buf.len());
+    }
+    if !nul_free {
+        ids.sort_unstable_by(|&a, &b| labels(a).cmp(labels(b)));
+        return;
+    }
+    let key = |pos: u32| &buf[ends[pos as usize]..ends[pos as usize + 1]];
+    let mut perm: Vec<u32> = (0..ids.len() as u32).collect();
+    perm.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+    let sorted: Vec<u32> = perm.iter().map(|&p| ids[p as usize]).collect();
+    ids.copy_from_slice(&sorted);
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -97,18 +223,45 @@ impl MemStore {
         *self = Self::default();
     }
 
+    fn find(&self, labels: &Labels, hash: u64) -> Option<usize> {
+        match self.by_hash.get(&hash)? {
+            HashIds::One(id) => Some(*id as usize).filter(|&id| self.series[id].labels == *labels),
+            HashIds::Many(ids) => ids
+                .iter()
+                .map(|&id| id as usize)
+                .find(|&id| self.series[id].labels == *labels),
+        }
+    }
+
     fn series_id(&mut self, labels: &Labels) -> usize {
-        if let Some(&id) = self.by_labels.get(labels) {
+        let hash = hash_labels(labels);
+        if let Some(id) = self.find(labels, hash) {
             return id;
         }
         let id = self.series.len();
+        let id32 = u32::try_from(id).expect("fewer than 2^32 series");
         for l in labels {
-            self.postings
-                .entry((l.name.clone(), l.value.clone()))
-                .or_default()
-                .push(id);
+            let values = match self.postings.get_mut(l.name.as_str()) {
+                Some(v) => v,
+                None => self.postings.entry(l.name.clone()).or_default(),
+            };
+            match values.get_mut(l.value.as_str()) {
+                Some(ids) => ids.push(id32),
+                None => {
+                    values.insert(l.value.clone(), vec![id32]);
+                }
+            }
         }
-        self.by_labels.insert(labels.clone(), id);
+        match self.by_hash.get_mut(&hash) {
+            None => {
+                self.by_hash.insert(hash, HashIds::One(id32));
+            }
+            Some(HashIds::One(other)) => {
+                let other = *other;
+                self.by_hash.insert(hash, HashIds::Many(vec![other, id32]));
+            }
+            Some(HashIds::Many(ids)) => ids.push(id32),
+        }
         self.series.push(Series {
             labels: labels.clone(),
             samples: Vec::new(),
@@ -138,10 +291,16 @@ impl MemStore {
     /// may arrive in any order); replaces a sample at the same time.
     pub fn insert(&mut self, labels: &Labels, t: i64, v: f64) {
         let id = self.series_id(labels);
+        insert_sample(&mut self.series[id].samples, Sample { t, v });
+    }
+
+    /// Like [`MemStore::insert`] for several samples of one series, looking
+    /// the series up once (bulk loading).
+    pub fn insert_many(&mut self, labels: &Labels, samples: impl IntoIterator<Item = Sample>) {
+        let id = self.series_id(labels);
         let s = &mut self.series[id].samples;
-        match s.binary_search_by(|x| x.t.cmp(&t)) {
-            Ok(i) => s[i].v = v,
-            Err(i) => s.insert(i, Sample { t, v }),
+        for x in samples {
+            insert_sample(s, x);
         }
     }
 
@@ -155,36 +314,78 @@ impl MemStore {
         &self.series
     }
 
-    /// All series matching every matcher, in id order. Equality matchers use
-    /// the postings index; the rest filter.
+    /// All series matching every matcher, in id order. Matchers are turned
+    /// into postings lists (see [`MemStore::select_ids`]).
     pub fn select(&self, matchers: &[Matcher]) -> Vec<&Series> {
         self.select_ids(matchers)
             .into_iter()
-            .map(|id| &self.series[id])
+            .map(|id| &self.series[id as usize])
             .collect()
     }
 
-    fn select_ids(&self, matchers: &[Matcher]) -> Vec<usize> {
-        let mut candidates: Option<Vec<usize>> = None;
+    /// Ids of the series matching every matcher, ascending: the postings
+    /// of `=` matchers are intersected first; every other matcher is
+    /// evaluated once per distinct value of its label and applied as a
+    /// union of postings (or its complement, when the matcher also accepts
+    /// a missing label), unless the candidates are already fewer than the
+    /// label's values, in which case they are filtered directly.
+    fn select_ids(&self, matchers: &[Matcher]) -> Ids {
+        let mut eq: Vec<&[u32]> = Vec::new();
+        let mut rest: Vec<&Matcher> = Vec::new();
         for m in matchers {
-            if m.op == super::MatchOp::Equal && !m.value.is_empty() {
-                let ids = self
+            if m.op == MatchOp::Equal && !m.value.is_empty() {
+                match self
                     .postings
-                    .get(&(m.name.clone(), m.value.clone()))
-                    .map(|v| v.as_slice())
-                    .unwrap_or(&[]);
-                candidates = Some(match candidates {
-                    None => ids.to_vec(),
-                    Some(c) => intersect(&c, ids),
-                });
+                    .get(m.name.as_str())
+                    .and_then(|v| v.get(m.value.as_str()))
+                {
+                    Some(ids) => eq.push(ids),
+                    None => return Vec::new(),
+                }
+            } else {
+                rest.push(m);
             }
         }
-        let iter: Box<dyn Iterator<Item = usize>> = match candidates {
-            Some(c) => Box::new(c.into_iter()),
-            None => Box::new(0..self.series.len()),
-        };
-        iter.filter(|&id| matchers.iter().all(|m| m.matches(&self.series[id].labels)))
-            .collect()
+        eq.sort_by_key(|ids| ids.len());
+        let mut cand: Option<Ids> = None;
+        for ids in eq {
+            cand = Some(match cand {
+                None => ids.to_vec(),
+                Some(c) => intersect(&c, ids),
+            });
+        }
+        // Matchers that need the label first: they narrow, the others subtract.
+        rest.sort_by_key(|m| m.matches_empty());
+        for m in rest {
+            if cand.as_ref().is_some_and(|c| c.is_empty()) {
+                break;
+            }
+            let values = self.postings.get(m.name.as_str());
+            let distinct = values.map_or(0, |v| v.len());
+            if let Some(c) = &mut cand {
+                if c.len() <= distinct {
+                    c.retain(|&id| m.matches(&self.series[id as usize].labels));
+                    continue;
+                }
+            }
+            let wanted = !m.matches_empty();
+            let mut lists: Vec<&[u32]> = Vec::new();
+            if let Some(values) = values {
+                for (v, ids) in values {
+                    if m.matches_value(v) == wanted {
+                        lists.push(ids);
+                    }
+                }
+            }
+            let set = union(lists);
+            cand = Some(match (cand, wanted) {
+                (None, true) => set,
+                (Some(c), true) => intersect(&c, &set),
+                (None, false) => subtract_from_all(self.series.len(), &set),
+                (Some(c), false) => subtract(&c, &set),
+            });
+        }
+        cand.unwrap_or_else(|| (0..self.series.len() as u32).collect())
     }
 
     /// Like [`MemStore::select`], but ordered by label set, the order in which
@@ -193,14 +394,43 @@ impl MemStore {
     /// large selections are not re-sorted by label comparison on every query.
     pub fn select_sorted(&self, matchers: &[Matcher]) -> Vec<&Series> {
         let mut ids = self.select_ids(matchers);
-        if ids.len() < 2 {
-            return ids.into_iter().map(|id| &self.series[id]).collect();
+        if ids.len() >= 2 {
+            let mut cache = self.label_rank.lock();
+            cache.update(&self.series);
+            cache.sort(&mut ids);
         }
-        let mut cache = self.label_rank.lock();
-        cache.update(&self.series);
-        ids.sort_unstable_by_key(|&id| cache.rank[id]);
-        drop(cache);
-        ids.into_iter().map(|id| &self.series[id]).collect()
+        ids.into_iter()
+            .map(|id| &self.series[id as usize])
+            .collect()
+    }
+
+    /// The id of the series whose label set `labels` is (the very value in
+    /// the store, not an equal copy), found by its address.
+    pub fn id_of(&self, labels: &Labels) -> Option<usize> {
+        let base = self.series.as_ptr() as usize + std::mem::offset_of!(Series, labels);
+        let off = (labels as *const Labels as usize).checked_sub(base)?;
+        let size = std::mem::size_of::<Series>();
+        let id = off / size;
+        (off % size == 0 && id < self.series.len() && std::ptr::eq(&self.series[id].labels, labels))
+            .then_some(id)
+    }
+
+    /// Runs `f` on the memo named `name` (created empty on first use).
+    pub fn with_memo<R>(&self, name: &str, f: impl FnOnce(&mut SeriesMemo) -> R) -> R {
+        let mut memos = self.memos.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !memos.contains_key(name) {
+            memos.insert(name.to_string(), SeriesMemo::default());
+        }
+        let memo = memos.get_mut(name).expect("inserted above");
+        if memo.interned.len() > SeriesMemo::MAX_KEYS {
+            *memo = SeriesMemo::default();
+        }
+        f(memo)
+    }
+
+    /// Does any series have a label called `name`?
+    pub fn has_label_name(&self, name: &str) -> bool {
+        self.postings.contains_key(name)
     }
 
     /// Drops every sample older than `t` (ms), keeping the series and their
@@ -216,14 +446,88 @@ impl MemStore {
 
     /// Label names present in the store, sorted.
     pub fn label_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.postings.keys().map(|(n, _)| n.clone()).collect();
+        let mut v: Vec<String> = self.postings.keys().cloned().collect();
         v.sort();
-        v.dedup();
         v
     }
 }
 
-fn intersect(a: &[usize], b: &[usize]) -> Vec<usize> {
+/// Inserts `x` in time order; replaces a sample at the same time. Appending
+/// after the last sample, the common case, needs no search.
+fn insert_sample(s: &mut Vec<Sample>, x: Sample) {
+    match s.last_mut() {
+        None => s.push(x),
+        Some(last) if last.t < x.t => s.push(x),
+        Some(last) if last.t == x.t => last.v = x.v,
+        _ => match s.binary_search_by(|y| y.t.cmp(&x.t)) {
+            Ok(i) => s[i].v = x.v,
+            Err(i) => s.insert(i, x),
+        },
+    }
+}
+
+/// The rustc "Fx" hash: the store's maps are keyed by label data it already
+/// holds, and SipHash showed in load profiles.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+
+pub(crate) fn hash_labels(labels: &Labels) -> u64 {
+    let mut h = FxHasher::default();
+    labels.hash(&mut h);
+    h.finish()
+}
+
+/// The union of disjoint ascending lists (a series has one value per label
+/// name, so the postings of different values never share an id).
+fn union(lists: Vec<&[u32]>) -> Ids {
+    match lists.len() {
+        0 => Vec::new(),
+        1 => lists[0].to_vec(),
+        _ => {
+            let mut out: Ids = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+            for l in lists {
+                out.extend_from_slice(l);
+            }
+            out.sort_unstable();
+            out
+        }
+    }
+}
+
+fn intersect(a: &[u32], b: &[u32]) -> Ids {
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::new();
     while i < a.len() && j < b.len() {
@@ -236,6 +540,36 @@ fn intersect(a: &[usize], b: &[usize]) -> Vec<usize> {
                 j += 1;
             }
         }
+    }
+    out
+}
+
+/// `a` without the ids in `b` (both ascending).
+fn subtract(a: &[u32], b: &[u32]) -> Ids {
+    let mut j = 0;
+    let mut out = Vec::with_capacity(a.len());
+    for &x in a {
+        while j < b.len() && b[j] < x {
+            j += 1;
+        }
+        if j < b.len() && b[j] == x {
+            continue;
+        }
+        out.push(x);
+    }
+    out
+}
+
+/// `0..n` without the ids in `b` (ascending).
+fn subtract_from_all(n: usize, b: &[u32]) -> Ids {
+    let mut out = Vec::with_capacity(n.saturating_sub(b.len()));
+    let mut j = 0;
+    for x in 0..n as u32 {
+        if j < b.len() && b[j] == x {
+            j += 1;
+            continue;
+        }
+        out.push(x);
     }
     out
 }
@@ -318,6 +652,150 @@ mod tests {
                 .collect();
             assert_eq!(got, expect, "after batch {batch}");
         }
+    }
+
+    /// Postings-based selection gives what filtering every series gives,
+    /// for every kind of matcher, with and without `=` candidates, on labels
+    /// with few and with many values.
+    #[test]
+    fn select_matches_brute_force() {
+        let mut s = MemStore::new();
+        for i in 0..300 {
+            let code = ["200", "404", "500", "503"][i % 4];
+            let mut pairs = vec![
+                ("__name__", if i % 3 == 0 { "a" } else { "b" }.to_string()),
+                ("code", code.to_string()),
+                ("inst", format!("i{i}")),
+            ];
+            if i % 5 == 0 {
+                pairs.push(("env", "prod".to_string()));
+            }
+            s.append(&Labels::from_pairs(pairs), 0, i as f64).unwrap();
+        }
+        let m = |n: &str, op: MatchOp, v: &str| Matcher::new(n, op, v).unwrap();
+        let sets: Vec<Vec<Matcher>> = vec![
+            vec![m("code", MatchOp::Regex, "5..")],
+            vec![
+                m("__name__", MatchOp::Equal, "a"),
+                m("code", MatchOp::Regex, "5.."),
+            ],
+            vec![
+                m("__name__", MatchOp::Equal, "b"),
+                m("code", MatchOp::NotEqual, "200"),
+            ],
+            vec![
+                m("__name__", MatchOp::Equal, "b"),
+                m("env", MatchOp::NotEqual, "prod"),
+            ],
+            vec![
+                m("__name__", MatchOp::Equal, "b"),
+                m("env", MatchOp::Equal, ""),
+            ],
+            vec![m("env", MatchOp::Regex, "prod|")],
+            vec![m("env", MatchOp::NotRegex, "p.*")],
+            vec![m("inst", MatchOp::Regex, "i1.")],
+            vec![
+                m("__name__", MatchOp::Equal, "a"),
+                m("inst", MatchOp::NotRegex, "i1.*"),
+            ],
+            vec![
+                m("__name__", MatchOp::Equal, "a"),
+                m("code", MatchOp::Equal, "404"),
+            ],
+            vec![
+                m("__name__", MatchOp::Equal, "a"),
+                m("missing", MatchOp::Equal, "x"),
+            ],
+            vec![
+                m("__name__", MatchOp::Regex, ".+"),
+                m("code", MatchOp::NotRegex, "2..|4.."),
+            ],
+            vec![m("nolabel", MatchOp::NotEqual, "x")],
+        ];
+        for ms in sets {
+            let want: Vec<f64> = s
+                .series()
+                .iter()
+                .filter(|x| ms.iter().all(|m| m.matches(&x.labels)))
+                .map(|x| x.samples[0].v)
+                .collect();
+            let got: Vec<f64> = s.select(&ms).iter().map(|x| x.samples[0].v).collect();
+            assert_eq!(got, want, "{ms:?}");
+        }
+    }
+
+    /// The flat-key sort of large batches orders like `Labels::cmp`,
+    /// including label sets that are prefixes of others and NUL bytes.
+    #[test]
+    fn large_batches_sort_like_label_sets() {
+        let mut series = Vec::new();
+        for i in 0..3000u32 {
+            let mut pairs = vec![("__name__", format!("m{}", i % 7))];
+            if i % 3 != 0 {
+                pairs.push(("a", format!("{}", (i * 7919) % 1000)));
+            }
+            if i % 5 == 0 {
+                pairs.push(("b", "x".to_string()));
+            }
+            series.push(Series {
+                labels: Labels::from_pairs(pairs),
+                samples: Vec::new(),
+            });
+        }
+        let check = |series: &[Series]| {
+            let mut ids: Vec<u32> = (0..series.len() as u32).rev().collect();
+            sort_by_labels(&mut ids, series);
+            for w in ids.windows(2) {
+                let (a, b) = (&series[w[0] as usize].labels, &series[w[1] as usize].labels);
+                assert!(a <= b, "{a} > {b}");
+            }
+        };
+        check(&series);
+        series.push(Series {
+            labels: Labels::from_pairs([("__name__", "m1"), ("a", "1\u{0}2")]),
+            samples: Vec::new(),
+        });
+        check(&series);
+    }
+
+    #[test]
+    fn id_of_finds_only_the_stored_value() {
+        let mut s = MemStore::new();
+        for job in ["a", "b", "c"] {
+            s.append(&l(&[("job", job)]), 0, 1.0).unwrap();
+        }
+        assert_eq!(s.id_of(&s.series()[2].labels), Some(2));
+        assert_eq!(s.id_of(&s.series()[0].labels), Some(0));
+        // An equal copy elsewhere in memory is not the stored value.
+        let copy = s.series()[1].labels.clone();
+        assert_eq!(s.id_of(&copy), None);
+    }
+
+    #[test]
+    fn memo_values_and_interning() {
+        let s = MemStore::new();
+        s.with_memo("m", |m| {
+            assert_eq!(m.intern("x"), 0);
+            assert_eq!(m.intern("y"), 1);
+            assert_eq!(m.intern("x"), 0);
+            m.set(5, 1);
+        });
+        s.with_memo("m", |m| {
+            assert_eq!(m.get(5), Some(1));
+            assert_eq!(m.get(4), None);
+            assert_eq!(m.get(99), None);
+        });
+        s.with_memo("other", |m| assert_eq!(m.get(5), None));
+    }
+
+    #[test]
+    fn insert_many_merges_in_time_order() {
+        let mut s = MemStore::new();
+        let lb = l(&[("__name__", "x")]);
+        s.insert_many(&lb, [10, 30, 20].map(|t| Sample { t, v: t as f64 }));
+        s.insert_many(&lb, [Sample { t: 20, v: 2.0 }, Sample { t: 40, v: 4.0 }]);
+        let ts: Vec<(i64, f64)> = s.series()[0].samples.iter().map(|x| (x.t, x.v)).collect();
+        assert_eq!(ts, vec![(10, 10.0), (20, 2.0), (30, 30.0), (40, 4.0)]);
     }
 
     #[test]

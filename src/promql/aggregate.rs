@@ -11,7 +11,7 @@ use super::fxhash::FxHashMap as HashMap;
 use super::gofmt::{format_float_f, format_float_g};
 use super::ivalue::{ESample, EValue};
 use super::value::EvalError;
-use crate::model::{Labels, METRIC_NAME};
+use crate::model::{Labels, MemStore, METRIC_NAME};
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN,
     T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
@@ -38,25 +38,34 @@ impl Grouping {
     }
 
     fn listed(&self, name: &str) -> bool {
+        // Few names: compare lengths before bytes.
         self.names
-            .binary_search_by(|n| n.as_str().cmp(name))
-            .is_ok()
+            .iter()
+            .any(|n| n.len() == name.len() && n == name)
     }
 
     /// Writes the grouping key of `labels` into `buf` (cleared first).
     pub(crate) fn key(&self, labels: &Labels, buf: &mut String) {
         buf.clear();
-        for l in labels {
-            let take = if self.without {
-                l.name != METRIC_NAME && !self.listed(&l.name)
-            } else {
-                self.listed(&l.name)
-            };
-            if take {
-                buf.push_str(&l.name);
-                buf.push('\u{ff}');
-                buf.push_str(&l.value);
-                buf.push('\u{ff}');
+        let mut push = |name: &str, value: &str| {
+            buf.push_str(name);
+            buf.push('\u{ff}');
+            buf.push_str(value);
+            buf.push('\u{ff}');
+        };
+        if self.without {
+            for l in labels {
+                if l.name != METRIC_NAME && !self.listed(&l.name) {
+                    push(&l.name, &l.value);
+                }
+            }
+        } else {
+            // `names` is sorted like the labels, so the key comes out in the
+            // same order as when walking the labels.
+            for n in &self.names {
+                if let Some(v) = labels.get(n) {
+                    push(n, v);
+                }
             }
         }
     }
@@ -86,7 +95,23 @@ pub(crate) fn eval_aggregate<'a>(
         Some(p) => Some(ev.eval(p, t)?),
         None => None,
     };
-    let input = match ev.eval(&a.expr, t)? {
+    let grouping = Grouping::of(a);
+    // An aggregation that neither groups by `__name__` nor outputs its input
+    // labels never sees the name, so a pending name removal on its input
+    // need not copy every label set first (only `__type__`/`__unit__`,
+    // removed with the name, can still be observed).
+    let name_unseen = !ev.opts.delayed_name_removal
+        && !matches!(
+            op,
+            T_COUNT_VALUES | T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO
+        )
+        && (grouping.without || !grouping.listed(METRIC_NAME));
+    let evaluated = if name_unseen {
+        ev.eval_keeping_name(&a.expr, t)?
+    } else {
+        ev.eval(&a.expr, t)?
+    };
+    let mut input = match evaluated {
         EValue::Vector(v) => v,
         _ => {
             return Err(EvalError::Execution(format!(
@@ -95,7 +120,24 @@ pub(crate) fn eval_aggregate<'a>(
             )))
         }
     };
-    let grouping = Grouping::of(a);
+    if name_unseen {
+        // Label sets of the store need no look if no series has the labels.
+        let store_meta = ev.store.has_label_name("__type__") || ev.store.has_label_name("__unit__");
+        for s in &mut input {
+            if s.drop_name {
+                let meta = match &s.labels {
+                    Cow::Borrowed(l) if ev.store.id_of(l).is_some() => {
+                        store_meta && l.has_name_metadata()
+                    }
+                    l => l.has_name_metadata(),
+                };
+                if meta {
+                    s.labels = Cow::Owned(s.labels.without_metric_name());
+                }
+                s.drop_name = false;
+            }
+        }
+    }
     let scalar_param = || match &param {
         Some(EValue::Scalar(v)) => Ok(*v),
         _ => Err(EvalError::Execution(format!(
@@ -145,7 +187,7 @@ pub(crate) fn eval_aggregate<'a>(
             } else {
                 0.0
             };
-            simple(op, &input, &grouping, q, t)?
+            simple_in(Some(ev.store), op, &input, &grouping, q, t)?
         }
     };
     Ok(EValue::Vector(out))
@@ -175,6 +217,50 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
+/// The group key of every input sample, as a number (equal keys, equal
+/// numbers). Samples that carry a store series' own label set take the
+/// number from the store's memo for this grouping, computed once per
+/// series across queries, without reading label strings.
+fn group_keys(store: Option<&MemStore>, input: &[ESample<'_>], grouping: &Grouping) -> Vec<u32> {
+    let mut buf = String::new();
+    let Some(store) = store else {
+        let mut index: HashMap<String, u32> = HashMap::default();
+        return input
+            .iter()
+            .map(|s| {
+                grouping.key(&s.labels, &mut buf);
+                let next = index.len() as u32;
+                *index.entry(buf.clone()).or_insert(next)
+            })
+            .collect();
+    };
+    let memo_name = format!(
+        "promql.group_key without={} {:?}",
+        grouping.without, grouping.names
+    );
+    store.with_memo(&memo_name, |memo| {
+        input
+            .iter()
+            .map(|s| {
+                let id = match &s.labels {
+                    Cow::Borrowed(l) => store.id_of(l),
+                    Cow::Owned(_) => None,
+                };
+                if let Some(k) = id.and_then(|id| memo.get(id)) {
+                    return k;
+                }
+                grouping.key(&s.labels, &mut buf);
+                let k = memo.intern(&buf);
+                if let Some(id) = id {
+                    memo.set(id, k);
+                }
+                k
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
 fn simple<'a>(
     op: u16,
     input: &[ESample<'_>],
@@ -182,16 +268,26 @@ fn simple<'a>(
     q: f64,
     t: i64,
 ) -> Result<Vec<ESample<'a>>, EvalError> {
-    let mut index: HashMap<String, usize> = HashMap::default();
+    simple_in(None, op, input, grouping, q, t)
+}
+
+fn simple_in<'a>(
+    store: Option<&MemStore>,
+    op: u16,
+    input: &[ESample<'_>],
+    grouping: &Grouping,
+    q: f64,
+    t: i64,
+) -> Result<Vec<ESample<'a>>, EvalError> {
+    let keys = group_keys(store, input, grouping);
+    let mut index: HashMap<u32, usize> = HashMap::default();
     let mut groups: Vec<Group> = Vec::new();
-    let mut key = String::new();
-    for s in input {
-        grouping.key(&s.labels, &mut key);
+    for (s, &key) in input.iter().zip(&keys) {
         let f = s.v;
-        let gi = match index.get(key.as_str()) {
+        let gi = match index.get(&key) {
             Some(&gi) => gi,
             None => {
-                index.insert(key.clone(), groups.len());
+                index.insert(key, groups.len());
                 let value = match op {
                     T_STDVAR | T_STDDEV if f.is_nan() || f.is_infinite() => f64::NAN,
                     T_STDVAR | T_STDDEV => 0.0,

@@ -12,10 +12,10 @@ use super::fxhash::FxHashMap as HashMap;
 use super::ivalue::{ESample, EValue};
 use super::selector;
 use super::value::{Annotations, EvalError, Matrix, QueryOutput, QueryValue, RangeSeries};
-use crate::model::{Labels, MemStore, Sample, Series};
+use crate::model::{Labels, MemStore, Sample, Series, METRIC_NAME};
 use promql_parser::parser::token::{T_LIMITK, T_LIMIT_RATIO};
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{Expr, SubqueryExpr, VectorSelector};
+use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 use std::borrow::Cow;
 use std::rc::Rc;
 
@@ -326,6 +326,16 @@ impl<'a> Evaluator<'a> {
         Ok(v)
     }
 
+    /// Like [`Self::eval`], but leaves a pending name removal of the result
+    /// to the caller, which must apply it or show that the name is unseen.
+    pub(crate) fn eval_keeping_name(
+        &mut self,
+        expr: &Expr,
+        t: i64,
+    ) -> Result<EValue<'a>, EvalError> {
+        self.eval_node(expr, t)
+    }
+
     fn eval_node(&mut self, expr: &Expr, t: i64) -> Result<EValue<'a>, EvalError> {
         match expr {
             Expr::NumberLiteral(n) => Ok(EValue::Scalar(n.val)),
@@ -376,6 +386,11 @@ impl<'a> Evaluator<'a> {
             }
             Expr::Subquery(sq) => Ok(EValue::Matrix(self.subquery(sq, t)?)),
             Expr::Call(c) => {
+                if let (Some(kind), [arg]) = (rate_kind(c.func.name), c.args.args.as_slice()) {
+                    if let Expr::MatrixSelector(ms) = &**arg {
+                        return self.rate_over_store(ms, kind, t);
+                    }
+                }
                 let mut args = Vec::with_capacity(c.args.args.len());
                 for a in &c.args.args {
                     self.in_function_arg = matches!(**a, Expr::MatrixSelector(_));
@@ -392,6 +407,53 @@ impl<'a> Evaluator<'a> {
             }
             Expr::Extension(_) => Err(EvalError::Unsupported("extension expressions".into())),
         }
+    }
+
+    /// `rate`, `increase` or `delta` of a matrix selector, read straight
+    /// from the store's samples: no range vector is built, and the output
+    /// borrows the store's label sets. Same results, annotations and
+    /// sample-limit check as evaluating the selector and calling the
+    /// function.
+    fn rate_over_store(
+        &mut self,
+        ms: &MatrixSelector,
+        kind: functions::RateKind,
+        t: i64,
+    ) -> Result<EValue<'a>, EvalError> {
+        let series = self.selection(&ms.vs)?;
+        let ref_t = selector::at_ms(&ms.vs.at, self.start, self.end).unwrap_or(t)
+            - selector::offset_ms(&ms.vs.offset);
+        let range = selector::duration_ms(&ms.range);
+        let (largest, count) = series.iter().fold((0, 0), |(largest, count), s| {
+            match selector::count_in(&s.samples, ref_t - range, ref_t) {
+                0 => (largest, count),
+                n => (largest.max(n), count + 1),
+            }
+        });
+        self.check_samples(largest + count)?;
+        let mut state = functions::RateState::new(kind, ref_t - range, ref_t);
+        let mut out = Vec::with_capacity(count);
+        let mut buf = Vec::new();
+        for &s in series.iter() {
+            let points = selector::window(&s.samples, ref_t - range, ref_t, &mut buf);
+            if points.is_empty() {
+                continue;
+            }
+            // A selector with a metric name selects only series of that name.
+            let name = || match &ms.vs.name {
+                Some(n) => Some(n.as_str()),
+                None => s.labels.get(METRIC_NAME),
+            };
+            if let Some(v) = state.series_named(name, points, &mut self.annotations) {
+                out.push(ESample {
+                    labels: Cow::Borrowed(&s.labels),
+                    t,
+                    v,
+                    drop_name: true,
+                });
+            }
+        }
+        Ok(EValue::Vector(out))
     }
 
     fn check_samples(&self, n: usize) -> Result<(), EvalError> {
@@ -460,6 +522,16 @@ impl<'a> Evaluator<'a> {
             range_start: mint,
             range_end: ref_t,
         })
+    }
+}
+
+/// The range functions [`Evaluator::rate_over_store`] runs.
+fn rate_kind(name: &str) -> Option<functions::RateKind> {
+    match name {
+        "rate" => Some(functions::RateKind::Rate),
+        "increase" => Some(functions::RateKind::Increase),
+        "delta" => Some(functions::RateKind::Delta),
+        _ => None,
     }
 }
 

@@ -113,11 +113,51 @@ pub(crate) fn samples_in(samples: &[Sample], mint: i64, maxt: i64) -> Vec<Sample
     if lo >= hi {
         return Vec::new();
     }
-    samples[lo..hi]
+    let window = &samples[lo..hi];
+    // Stale markers are rare: copy the window in one exact allocation.
+    if !window.iter().any(|s| is_stale_nan(s.v)) {
+        return window.to_vec();
+    }
+    window
         .iter()
         .filter(|s| !is_stale_nan(s.v))
         .copied()
         .collect()
+}
+
+/// The number of samples in `(mint, maxt]` without stale markers.
+pub(crate) fn count_in(samples: &[Sample], mint: i64, maxt: i64) -> usize {
+    let lo = samples.partition_point(|s| s.t <= mint);
+    let hi = samples.partition_point(|s| s.t <= maxt);
+    if lo >= hi {
+        return 0;
+    }
+    samples[lo..hi]
+        .iter()
+        .filter(|s| !is_stale_nan(s.v))
+        .count()
+}
+
+/// The samples in `(mint, maxt]` without stale markers, borrowed from
+/// `samples` unless a stale marker has to be skipped (then copied to `buf`).
+pub(crate) fn window<'s>(
+    samples: &'s [Sample],
+    mint: i64,
+    maxt: i64,
+    buf: &'s mut Vec<Sample>,
+) -> &'s [Sample] {
+    let lo = samples.partition_point(|s| s.t <= mint);
+    let hi = samples.partition_point(|s| s.t <= maxt);
+    if lo >= hi {
+        return &[];
+    }
+    let w = &samples[lo..hi];
+    if !w.iter().any(|s| is_stale_nan(s.v)) {
+        return w;
+    }
+    buf.clear();
+    buf.extend(w.iter().filter(|s| !is_stale_nan(s.v)));
+    buf
 }
 
 /// An instant vector selector over already selected series at `ref_t`.
@@ -145,7 +185,7 @@ pub(crate) fn instant_vector<'a>(
 /// A range selector over already selected series: the window `(maxt - range, maxt]`.
 /// Series without samples in the window are left out.
 pub(crate) fn range_vector(series: &[&Series], maxt: i64, range: i64) -> Vec<RangeSeries> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(series.len());
     for s in series {
         let points = samples_in(&s.samples, maxt - range, maxt);
         if !points.is_empty() {

@@ -452,3 +452,38 @@ fn sample_limit_counts_range_function_inputs_per_series() {
         .unwrap_err();
     assert_eq!(err, EvalError::TooManySamples);
 }
+
+/// Aggregation group keys are memoised per store series across queries;
+/// a second query, and inputs mixing store label sets with computed
+/// ones, must group exactly as a fresh computation does.
+#[test]
+fn aggregation_groups_stable_across_queries_and_mixed_inputs() {
+    let mut s = MemStore::new();
+    load(&mut s, M, r#"x{job="a",i="1"}"#, &ramp(1.0, 0.0, 3));
+    load(&mut s, M, r#"x{job="a",i="2"}"#, &ramp(2.0, 0.0, 3));
+    load(&mut s, M, r#"x{job="b",i="3"}"#, &ramp(4.0, 0.0, 3));
+    load(&mut s, M, r#"y{job="c",i="4"}"#, &ramp(8.0, 0.0, 3));
+    let q = r#"sum by (job) (x or label_replace(y, "job", "a", "", ""))"#;
+    let want = vec![
+        (r#"{job="a"}"#.to_string(), 11.0),
+        (r#"{job="b"}"#.to_string(), 4.0),
+    ];
+    assert_eq!(vector(&s, q, 2 * M), want);
+    assert_eq!(vector(&s, q, 2 * M), want);
+    assert_eq!(
+        vector(&s, "count without (i) (x)", 2 * M),
+        vec![
+            (r#"{job="a"}"#.to_string(), 2.0),
+            (r#"{job="b"}"#.to_string(), 1.0)
+        ]
+    );
+    // A series added later gets its key too.
+    load(&mut s, M, r#"x{job="b",i="5"}"#, &ramp(16.0, 0.0, 3));
+    assert_eq!(
+        vector(&s, "sum by (job) (x)", 2 * M),
+        vec![
+            (r#"{job="a"}"#.to_string(), 3.0),
+            (r#"{job="b"}"#.to_string(), 20.0)
+        ]
+    );
+}

@@ -110,7 +110,7 @@ pub fn parse_series(src: &str, format: Format) -> Result<Vec<ParsedSeries>, Line
     let mut p = Parser::new(format);
     let mut series: Vec<ParsedSeries> = Vec::new();
     // Label-set hash -> indices into `series` (collisions compared in full).
-    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut index: HashMap<u64, Vec<usize>, crate::model::store::FxBuild> = HashMap::default();
     // Series text (`name{labels}`) of the previous sample line and its index.
     let mut last: Option<(&str, usize)> = None;
     for_each_line(src, format, |line, n| {
@@ -140,7 +140,7 @@ pub fn parse_series(src: &str, format: Format) -> Result<Vec<ParsedSeries>, Line
             return Ok(());
         }
         let (sample, raw_len) = p.sample_raw(body).map_err(err)?;
-        let hash = sample.labels.hash64();
+        let hash = crate::model::store::hash_labels(&sample.labels);
         let slot = index.entry(hash).or_default();
         let idx = match slot
             .iter()

@@ -4,7 +4,7 @@
 use super::exposition::{self, Format};
 use super::json::{self, JsonError};
 use super::{SnapshotError, SnapshotSpec};
-use crate::model::{Labels, MemStore, Timestamp};
+use crate::model::{Labels, MemStore, Sample, Timestamp};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -70,9 +70,8 @@ pub fn load_into(
             }
             // Grouped by series: one label set per series, not per sample.
             for s in parse_exposition_file(&file, &content, at, extra_labels)? {
-                for (t, v, _) in s.samples {
-                    store.insert(&s.labels, t, v);
-                }
+                let samples = s.samples.into_iter().map(|(t, v, _)| Sample { t, v });
+                store.insert_many(&s.labels, samples);
             }
         }
     }

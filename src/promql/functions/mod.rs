@@ -13,6 +13,8 @@ mod over_time;
 mod range;
 mod sort;
 
+pub(crate) use range::{Kind as RateKind, RateState};
+
 use super::value::{Annotations, EvalError, Matrix, VSample, Value};
 use promql_parser::parser::Expr;
 

@@ -7,12 +7,12 @@
 
 use super::over_time::kahan_sum_inc;
 use super::{out, FnCtx};
-use crate::model::{Sample, METRIC_NAME};
-use crate::promql::value::{EvalError, Matrix, VSample};
+use crate::model::{Labels, Sample, METRIC_NAME};
+use crate::promql::value::{Annotations, EvalError, Matrix, VSample};
 use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     Rate,
     Increase,
     Delta,
@@ -39,32 +39,78 @@ fn per_series(
 
 /// `rate`, `increase` and `delta`: Prometheus 3's `extrapolatedRate`.
 pub(super) fn rate(m: Matrix, ctx: &mut FnCtx<'_>, kind: Kind) -> Vec<VSample> {
-    let (start, end) = (m.range_start, m.range_end);
-    let is_counter = kind != Kind::Delta;
+    let mut state = RateState::new(kind, m.range_start, m.range_end);
     let mut res = Vec::with_capacity(m.series.len());
-    // Names already reported: many series of one gauge cost one formatted
-    // annotation, not one each.
-    let mut reported: HashSet<String> = HashSet::new();
     for s in m.series {
-        let Some(v) = extrapolated_rate(&s.points, start, end, is_counter, kind == Kind::Rate)
-        else {
-            continue;
-        };
+        if let Some(v) = state.series(&s.labels, &s.points, ctx.annotations) {
+            res.push(out(s.labels, v, ctx, true));
+        }
+    }
+    res
+}
+
+/// `rate`, `increase` or `delta` over one window, fed one series at a time,
+/// so the engine can also run it straight over the store's samples.
+pub(crate) struct RateState {
+    kind: Kind,
+    start: i64,
+    end: i64,
+    /// Names already reported: many series of one gauge cost one formatted
+    /// annotation, not one each.
+    reported: HashSet<String>,
+}
+
+impl RateState {
+    pub(crate) fn new(kind: Kind, range_start: i64, range_end: i64) -> Self {
+        RateState {
+            kind,
+            start: range_start,
+            end: range_end,
+            reported: HashSet::new(),
+        }
+    }
+
+    /// The result for one series' points in the window (stale markers
+    /// removed), or `None` when it has no result.
+    pub(crate) fn series(
+        &mut self,
+        labels: &Labels,
+        points: &[Sample],
+        annotations: &mut Annotations,
+    ) -> Option<f64> {
+        self.series_named(|| labels.get(METRIC_NAME), points, annotations)
+    }
+
+    /// Like [`RateState::series`], with the series' metric name given by
+    /// `name` (called only when the name is needed).
+    pub(crate) fn series_named<'n>(
+        &mut self,
+        name: impl FnOnce() -> Option<&'n str>,
+        points: &[Sample],
+        annotations: &mut Annotations,
+    ) -> Option<f64> {
+        let is_counter = self.kind != Kind::Delta;
+        let v = extrapolated_rate(
+            points,
+            self.start,
+            self.end,
+            is_counter,
+            self.kind == Kind::Rate,
+        )?;
         // Prometheus's engine adds this hint for rate/increase only.
         if is_counter {
-            if let Some(name) = s.labels.get(METRIC_NAME) {
-                if !is_counter_name(name) && !reported.contains(name) {
-                    ctx.annotations.info(format!(
+            if let Some(name) = name() {
+                if !is_counter_name(name) && !self.reported.contains(name) {
+                    annotations.info(format!(
                         "PromQL info: metric might not be a counter, name does not end in \
                          _total/_sum/_count/_bucket: {name:?}"
                     ));
-                    reported.insert(name.to_string());
+                    self.reported.insert(name.to_string());
                 }
             }
         }
-        res.push(out(s.labels, v, ctx, true));
+        Some(v)
     }
-    res
 }
 
 fn is_counter_name(name: &str) -> bool {
