@@ -157,3 +157,23 @@ fn version_names_package_version_and_commit() {
         _ => assert!(!commit.is_empty(), "{v:?}"),
     }
 }
+
+#[test]
+fn bench_scripts_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("bench/") {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "sh") {
+            let out = syntax_check("bash", &["-n"], &path).expect("bash is installed");
+            assert!(
+                out.status.success(),
+                "bash -n {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "only {n} scripts in bench/");
+}

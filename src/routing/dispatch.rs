@@ -15,7 +15,7 @@
 //! "sends resolved" when any of its integrations does, and the notify layer
 //! drops resolved alerts for the integrations that do not.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::alert::Alert;
@@ -80,6 +80,13 @@ pub struct Dispatcher {
     config: Arc<RoutingConfig>,
     route_keys: HashMap<usize, String>,
     groups: BTreeMap<GroupId, Group>,
+    /// Every group by its next flush, so a tick with nothing due costs one
+    /// lookup (alerts are pushed one by one, each followed by a tick).
+    due: BTreeSet<(Timestamp, GroupId)>,
+    /// Alerts a flush took out of a group (resolved): the only ones
+    /// [`Dispatcher::gc`] may forget, since every alert is in some group
+    /// from its insertion until a flush removes it.
+    gc_candidates: Vec<Labels>,
     log: HashMap<GroupId, LogEntry>,
     alerts: HashMap<Labels, Alert>,
     inhibitor: Inhibitor,
@@ -114,6 +121,8 @@ impl Dispatcher {
             config,
             route_keys: keys,
             groups: BTreeMap::new(),
+            due: BTreeSet::new(),
+            gc_candidates: Vec::new(),
             log: HashMap::new(),
             alerts: HashMap::new(),
             inhibitor,
@@ -150,36 +159,39 @@ impl Dispatcher {
         let config = self.config.clone();
         for route in config.route.match_labels(&alert.labels) {
             let id = (route.idx, route.group_labels(&alert.labels));
-            let group = self.groups.entry(id.clone()).or_insert_with(|| {
-                // An alert already older than group_wait is sent at once.
-                let wait = if alert.starts_at + route.opts.group_wait_ms < now {
-                    0
-                } else {
-                    route.opts.group_wait_ms
-                };
-                Group {
-                    alerts: BTreeMap::new(),
-                    next_flush: now + wait,
+            let group = match self.groups.get_mut(&id) {
+                Some(g) => g,
+                None => {
+                    // An alert already older than group_wait is sent at once.
+                    let wait = if alert.starts_at + route.opts.group_wait_ms < now {
+                        0
+                    } else {
+                        route.opts.group_wait_ms
+                    };
+                    self.due.insert((now + wait, id.clone()));
+                    self.groups.entry(id).or_insert(Group {
+                        alerts: BTreeMap::new(),
+                        next_flush: now + wait,
+                    })
                 }
-            });
+            };
             group.alerts.insert(alert.labels.clone(), alert.clone());
         }
     }
 
     /// When the next group is due, if any: the time to call [`Self::tick`].
     pub fn next_due(&self) -> Option<Timestamp> {
-        self.groups.values().map(|g| g.next_flush).min()
+        self.due.first().map(|(t, _)| *t)
     }
 
     /// Flushes every group due at `now` (each once, like a timer firing
     /// late) and returns the notifications, ordered by group.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Notification> {
-        let due: Vec<GroupId> = self
-            .groups
-            .iter()
-            .filter(|(_, g)| g.next_flush <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let mut due: Vec<GroupId> = Vec::new();
+        while self.due.first().is_some_and(|(t, _)| *t <= now) {
+            due.push(self.due.pop_first().expect("checked").1);
+        }
+        due.sort();
         let mut out = Vec::new();
         for id in due {
             if let Some(n) = self.flush(&id, now) {
@@ -188,10 +200,6 @@ impl Dispatcher {
         }
         self.gc(now);
         out
-    }
-
-    fn route(&self, idx: usize) -> &Route {
-        find_route(&self.config.route, idx).expect("group of a known route")
     }
 
     /// The time-interval verdict for a route at `now`.
@@ -225,7 +233,8 @@ impl Dispatcher {
     }
 
     fn flush(&mut self, id: &GroupId, now: Timestamp) -> Option<Notification> {
-        let route = self.route(id.0).clone();
+        let config = self.config.clone();
+        let route = find_route(&config.route, id.0).expect("group of a known route");
         let group = self.groups.get_mut(id)?;
         group.next_flush = now + route.opts.group_interval_ms;
         let alerts: Vec<Alert> = group.alerts.values().cloned().collect();
@@ -236,13 +245,13 @@ impl Dispatcher {
             .collect();
 
         let mut result = None;
-        if self.time_mute(&route, now).is_none() {
+        if self.time_mute(route, now).is_none() {
             let kept: Vec<Alert> = alerts
                 .into_iter()
                 .filter(|a| self.alert_mute(&a.labels, now).is_none())
                 .collect();
             if !kept.is_empty() {
-                result = self.dedup(id, &route, kept, now);
+                result = self.dedup(id, route, kept, now);
             }
         }
         // The flush "succeeded": resolved alerts leave the group.
@@ -252,8 +261,11 @@ impl Dispatcher {
             }
             if group.alerts.is_empty() {
                 self.groups.remove(id);
+            } else {
+                self.due.insert((group.next_flush, id.clone()));
             }
         }
+        self.gc_candidates.extend(resolved_now);
         result
     }
 
@@ -320,16 +332,22 @@ impl Dispatcher {
 
     /// Forgets resolved alerts no group holds any more.
     fn gc(&mut self, now: Timestamp) {
-        let held: std::collections::HashSet<&Labels> =
-            self.groups.values().flat_map(|g| g.alerts.keys()).collect();
-        let drop: Vec<Labels> = self
-            .alerts
-            .iter()
-            .filter(|(l, a)| a.resolved_at(now) && !held.contains(l))
-            .map(|(l, _)| l.clone())
-            .collect();
-        for l in drop {
-            self.alerts.remove(&l);
+        for l in std::mem::take(&mut self.gc_candidates) {
+            let Some(a) = self.alerts.get(&l) else {
+                continue;
+            };
+            // Updated since (firing again), or still in another route's group.
+            if !a.resolved_at(now) {
+                continue;
+            }
+            let held = self.config.route.match_labels(&l).iter().any(|r| {
+                self.groups
+                    .get(&(r.idx, r.group_labels(&l)))
+                    .is_some_and(|g| g.alerts.contains_key(&l))
+            });
+            if !held {
+                self.alerts.remove(&l);
+            }
         }
         self.inhibitor.gc(now);
     }
@@ -684,5 +702,48 @@ mod tests {
         // Two groups on the '...' route, one on the second route.
         assert_eq!(n.len(), 3, "{n:?}");
         assert_eq!(n.iter().filter(|n| n.receiver == "quiet").count(), 1);
+    }
+
+    #[test]
+    fn resolved_alert_forgotten_only_when_no_group_holds_it() {
+        // Two routes hold A/1; the second's group is first due at 10m.
+        let mut d = dispatcher("  routes:\n    - matchers: [alertname=A]\n      continue: true\n    - matchers: [alertname=A]\n      receiver: quiet\n      group_wait: 10m\n");
+        d.push(alert("A", "1", 0), 0);
+        assert_eq!(d.tick(30 * S).len(), 1);
+        let mut r = alert("A", "1", 0);
+        r.ends_at = Some(M);
+        d.push(r, M);
+        // The first route's group sends it resolved and drops it; the
+        // second still holds it, so it is still known.
+        let n = d.tick(5 * M + 30 * S);
+        assert_eq!((n.len(), n[0].reason), (1, NotifyReason::AllAlertsResolved));
+        assert_eq!(d.alerts(5 * M + 30 * S).len(), 1);
+        assert_eq!(d.group_count(), 1);
+        // The second group never notified it firing, so it sends nothing
+        // (as upstream), drops it, and the alert is forgotten.
+        assert!(d.tick(10 * M).is_empty());
+        assert!(d.alerts(10 * M).is_empty());
+        assert_eq!((d.group_count(), d.next_due()), (0, None));
+    }
+
+    #[test]
+    fn groups_flush_at_their_own_times_in_group_order() {
+        let mut d = dispatcher("");
+        // Created in reverse label order, due 1 s apart.
+        for (i, name) in ["C", "B", "A"].iter().enumerate() {
+            let t = i as i64 * S;
+            d.push(alert(name, "1", t), t);
+        }
+        assert_eq!(d.next_due(), Some(30 * S));
+        let n = d.tick(31 * S);
+        let got: Vec<_> = n
+            .iter()
+            .map(|n| n.group_labels.get_or_empty("alertname"))
+            .collect();
+        assert_eq!(got, ["B", "C"], "due ones only, ordered by group");
+        assert_eq!(d.next_due(), Some(32 * S));
+        assert_eq!(d.tick(32 * S).len(), 1);
+        // Next flushes are a group_interval after each group's own flush.
+        assert_eq!(d.next_due(), Some(31 * S + 5 * M));
     }
 }

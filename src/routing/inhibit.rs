@@ -33,7 +33,11 @@ struct Source {
 #[derive(Debug, Clone, Default)]
 pub struct Inhibitor {
     rules: Vec<InhibitRule>,
+    /// Only alerts that match some rule's source side: no other can mute.
     alerts: HashMap<Labels, Source>,
+    /// No alert here ends before this, so [`Inhibitor::gc`] has nothing to
+    /// do until then (may be too early after an update, never too late).
+    earliest_end: Option<Timestamp>,
 }
 
 impl Inhibitor {
@@ -41,11 +45,20 @@ impl Inhibitor {
         Inhibitor {
             rules,
             alerts: HashMap::new(),
+            earliest_end: None,
         }
     }
 
     /// Records (or updates) an alert that may act as a source.
     pub fn observe(&mut self, labels: &Labels, ends_at: Option<Timestamp>) {
+        if !self.rules.iter().any(|r| all(&r.source, labels)) {
+            // Not a source of any rule; forget an earlier version if it was.
+            self.alerts.remove(labels);
+            return;
+        }
+        if let Some(e) = ends_at {
+            self.earliest_end = Some(self.earliest_end.map_or(e, |x| x.min(e)));
+        }
         self.alerts.insert(
             labels.clone(),
             Source {
@@ -57,7 +70,11 @@ impl Inhibitor {
 
     /// Drops alerts resolved before `now` (they can no longer inhibit).
     pub fn gc(&mut self, now: Timestamp) {
+        if self.earliest_end.is_none_or(|e| e > now) {
+            return;
+        }
         self.alerts.retain(|_, s| s.ends_at.is_none_or(|e| e > now));
+        self.earliest_end = self.alerts.values().filter_map(|s| s.ends_at).min();
     }
 
     pub fn rules(&self) -> &[InhibitRule] {
