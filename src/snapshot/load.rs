@@ -69,7 +69,11 @@ pub fn load_into(
                 continue;
             }
             // Grouped by series: one label set per series, not per sample.
-            for s in parse_exposition_file(&file, &content, at, extra_labels)? {
+            let parsed = parse_exposition_file(&file, &content, at, extra_labels)?;
+            // The series own their labels: free the text before the store
+            // grows, so the two never peak together.
+            drop(content);
+            for s in parsed {
                 let samples = s.samples.into_iter().map(|(t, v, _)| Sample { t, v });
                 store.insert_many(&s.labels, samples);
             }
