@@ -8,7 +8,7 @@
 //!     max_age: 12h            # or when the oldest attempt is this old
 //!     initial_backoff: 1s
 //!     max_backoff: 5m
-//!     concurrency: 4          # requests in flight per receiver
+//!     concurrency: 32         # requests in flight per receiver
 //!     circuit_failures: 5     # consecutive failures that open the circuit
 //!     circuit_open_for: 30s   # before one probe request is let through
 //! ```
@@ -38,7 +38,9 @@ impl Default for OutboxConfig {
             max_age_ms: 12 * 3_600_000,
             initial_backoff_ms: 1_000,
             max_backoff_ms: 5 * 60_000,
-            concurrency: 4,
+            // Alertmanager has no limit; 32 keeps a burst of groups moving
+            // without a thread per notification.
+            concurrency: 32,
             circuit_failures: 5,
             circuit_open_ms: 30_000,
         }

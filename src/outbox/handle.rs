@@ -89,7 +89,13 @@ impl Outbox {
             .iter()
             .map(|n| (n.clone(), integrations(&n.receiver)))
             .collect();
+        let started = std::time::Instant::now();
         let r = self.track(self.store.enqueue(&items, self.now()));
+        tracing::debug!(
+            notifications = ns.len(),
+            us = started.elapsed().as_micros() as u64,
+            "Queued."
+        );
         match &r {
             Ok(e) if e.queued > 0 => self.notify_work(),
             Ok(_) => {}

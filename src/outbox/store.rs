@@ -359,6 +359,39 @@ impl Store {
         })
     }
 
+    /// The receiver accepted these jobs: they leave the store, in one
+    /// transaction committed with `synchronous=NORMAL` (no fsync of its
+    /// own; the next `FULL` commit or checkpoint syncs it). Losing an
+    /// acknowledgement to a power cut only sends that notification again
+    /// (same dedup key); `enqueue` stays `FULL`, so nothing queued is lost.
+    /// Returns how many rows were still queued.
+    pub fn delivered_many(&self, ids: &[i64]) -> Result<usize, OutboxError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut c = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        c.execute_batch("PRAGMA synchronous=NORMAL")
+            .map_err(|e| self.err(e))?;
+        let r = (|| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut n = 0;
+            {
+                let mut del =
+                    tx.prepare_cached("DELETE FROM jobs WHERE id = ?1 AND state = 'queued'")?;
+                for id in ids {
+                    n += del.execute(params![id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(n)
+        })();
+        // Every other write commits with FULL again, whatever happened.
+        let back = c.execute_batch("PRAGMA synchronous=FULL");
+        let n = r.map_err(|e| self.err(e))?;
+        back.map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+
     /// A failed attempt that will be retried at `next_at`.
     pub fn retry_later(
         &self,
@@ -677,6 +710,34 @@ mod tests {
         assert_eq!(s.due(999, 100).unwrap().len(), 2);
         assert_eq!(s.next_due().unwrap(), Some(10));
         assert_eq!(s.depth().unwrap(), Depth { queued: 3, dead: 0 });
+    }
+
+    #[test]
+    fn delivered_many_removes_queued_rows_only_and_keeps_commits_full() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join(DB_FILE);
+        let s = Store::open(&path, 0).unwrap();
+        s.enqueue(
+            &[(n("A", &["1"], 10), hooks()), (n("B", &["1"], 10), hooks())],
+            10,
+        )
+        .unwrap();
+        let due = s.due(10, 100).unwrap();
+        assert_eq!(due.len(), 4);
+        s.kill(due[3].id, 1, Some(400), "bad", 11).unwrap();
+        // A dead letter and an unknown id are not "delivered".
+        let ids = [due[0].id, due[1].id, due[3].id, 9_999];
+        assert_eq!(s.delivered_many(&ids).unwrap(), 2);
+        assert_eq!(s.delivered_many(&[]).unwrap(), 0);
+        let sync: i64 = s
+            .read(|c| c.query_row("PRAGMA synchronous", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(sync, 2, "back to FULL for everything else");
+        drop(s);
+        let s = Store::open(&path, 20).unwrap();
+        let left: Vec<i64> = s.queued().unwrap().iter().map(|j| j.id).collect();
+        assert_eq!(left, [due[2].id]);
+        assert_eq!(s.depth().unwrap(), Depth { queued: 1, dead: 1 });
     }
 
     #[test]

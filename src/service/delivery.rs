@@ -112,6 +112,9 @@ pub struct Delivery {
     now: fn() -> i64,
 }
 
+/// The right to submit next (see [`Delivery::queue`]).
+pub struct SubmitQueue<'a>(std::sync::MutexGuard<'a, Held>);
+
 /// What a bounded drain (`--once`, shutdown) left behind.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Leftover {
@@ -219,7 +222,18 @@ impl Delivery {
     /// (order kept). Returns true when everything is on disk; otherwise
     /// the rest is held and offered again within [`RETRY_HELD`].
     pub fn submit(&self, ns: Vec<Notification>) -> bool {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        self.submit_in(self.queue(), ns)
+    }
+
+    /// Takes the store's queue: submissions made through it reach the
+    /// store in the order the queue was taken.
+    pub fn queue(&self) -> SubmitQueue<'_> {
+        SubmitQueue(self.held.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// [`Delivery::submit`] through a queue taken earlier.
+    pub fn submit_in(&self, q: SubmitQueue<'_>, ns: Vec<Notification>) -> bool {
+        let mut held = q.0;
         if ns.is_empty() && held.items.is_empty() {
             return true;
         }

@@ -1,6 +1,6 @@
 //! Feeds the dispatcher: alerts of the rules (as Prometheus sends them to
 //! an Alertmanager), alerts posted to `/api/v2/alerts`, and a ticker that
-//! flushes due groups into the durable outbox (`delivery`).
+//! flushes each group into the durable outbox (`delivery`) at its due time.
 
 use super::runtime::{GroupRun, Runtime};
 use crate::alerting::AlertState;
@@ -76,33 +76,65 @@ fn generator_url(base: &str, expr: &str) -> String {
     )
 }
 
+/// Longest sleep of the ticker: a group created meanwhile with a
+/// `group_wait` shorter than this may flush up to this late; every other
+/// group flushes at its due time.
+const TICK_AT_LEAST_EVERY: Duration = Duration::from_millis(200);
+
 /// Pushes alerts into the dispatcher (as one batch) and queues what it
-/// flushes: one store transaction per call.
+/// flushes: one store transaction per call, and none when nothing is due
+/// (held notifications are retried by the ticker), so a post that only
+/// adds alerts never waits for the disk.
 pub fn push_alerts(rt: &Runtime, alerts: Vec<Alert>, now: Timestamp) {
     let mut guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
     let Some(d) = guard.as_mut() else { return };
     let ns = d.push_batch(alerts, now);
-    // Queued under the dispatcher lock, so two flushes of one group reach
-    // the store in the order they were made.
-    rt.delivery.submit(ns);
+    if ns.is_empty() {
+        return;
+    }
+    // The store's queue is taken before the dispatcher is let go, so two
+    // flushes of one group reach the store in the order they were made,
+    // while the next post need not wait for this one's fsync.
+    let q = rt.delivery.queue();
+    drop(guard);
+    rt.delivery.submit_in(q, ns);
 }
 
 /// Flushes due groups now (and offers held notifications to the store
-/// again).
+/// again). Blocking (the store write).
 pub fn tick(rt: &Runtime, now: Timestamp) {
     let mut guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
     let Some(d) = guard.as_mut() else { return };
     let ns = d.tick(now);
-    rt.delivery.submit(ns);
+    if ns.is_empty() {
+        // Nothing to order: retry what is held without blocking posts.
+        drop(guard);
+        rt.delivery.submit(ns);
+        return;
+    }
+    let q = rt.delivery.queue();
+    drop(guard);
+    rt.delivery.submit_in(q, ns);
 }
 
-/// Ticks the dispatcher a few times a second until aborted.
+/// When the dispatcher's next group is due.
+fn next_due(rt: &Runtime) -> Option<Timestamp> {
+    let guard = rt.dispatcher.lock().unwrap_or_else(|e| e.into_inner());
+    guard.as_ref().and_then(|d| d.next_due())
+}
+
+/// Flushes each group at its due time (at least every
+/// [`TICK_AT_LEAST_EVERY`]) until aborted. The store write runs off the
+/// async threads.
 pub async fn run_ticker(rt: Arc<Runtime>) {
-    let mut iv = tokio::time::interval(Duration::from_millis(200));
-    iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        iv.tick().await;
-        tick(&rt, (rt.now)());
+        let wait = match next_due(&rt) {
+            Some(t) => Duration::from_millis((t - (rt.now)()).max(0) as u64),
+            None => TICK_AT_LEAST_EVERY,
+        };
+        tokio::time::sleep(wait.min(TICK_AT_LEAST_EVERY)).await;
+        let rt2 = rt.clone();
+        let _ = tokio::task::spawn_blocking(move || tick(&rt2, (rt2.now)())).await;
     }
 }
 
