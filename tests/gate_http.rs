@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
@@ -113,17 +112,8 @@ fn serve(
 }
 
 /// A port nothing listens on (bound, then closed).
-pub fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub use super::support::free_port as closed_port;
+pub use super::support::root;
 
 /// Runs the built binary in `dir` with extra environment variables.
 pub fn alertgate(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
