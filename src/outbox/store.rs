@@ -351,12 +351,7 @@ impl Store {
     /// The receiver accepted the job: it leaves the store. False when the
     /// row was already gone (purged meanwhile).
     pub fn delivered(&self, id: i64) -> Result<bool, OutboxError> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "DELETE FROM jobs WHERE id = ?1 AND state = 'queued'",
-                params![id],
-            )? > 0)
-        })
+        Ok(self.delivered_many(&[id])? > 0)
     }
 
     /// The receiver accepted these jobs: they leave the store, in one
