@@ -14,6 +14,7 @@ pub mod lint;
 pub mod model;
 pub mod notify;
 pub mod outbox;
+pub(crate) mod parallel;
 pub mod promql;
 pub mod promqltest;
 pub mod report;

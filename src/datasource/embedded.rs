@@ -35,6 +35,10 @@ impl Querier for EmbeddedQuerier {
         let store = self.store.read().unwrap_or_else(|e| e.into_inner());
         Ok(self.engine.instant(&store, expr, t_ms)?)
     }
+
+    fn as_sync(&self) -> Option<&(dyn Querier + Sync)> {
+        Some(self)
+    }
 }
 
 impl Appender for EmbeddedQuerier {

@@ -13,6 +13,13 @@ use promql_parser::parser::Expr;
 /// result, because a failing datasource must not look like "all clear".
 pub trait Querier {
     fn instant(&self, expr: &Expr, expr_text: &str, t_ms: i64) -> Result<QueryOutput, QueryError>;
+
+    /// This querier, when it may answer queries from several threads at
+    /// once: rule evaluation then runs rules that do not read each other's
+    /// output side by side. `None` (the default) keeps them one at a time.
+    fn as_sync(&self) -> Option<&(dyn Querier + Sync)> {
+        None
+    }
 }
 
 /// Takes the samples that recording rules produce, so that later rules (and

@@ -165,6 +165,9 @@ impl RankCache {
     }
 }
 
+/// Batches at least this large are sorted in two halves at once.
+const PARALLEL_SORT: usize = 1 << 15;
+
 /// Sorts `ids` by label set. Large batches compare flat keys instead
 /// (`name 0 value 0 ...` in one buffer, which order like the label sets
 /// as long as no string holds a NUL byte): one comparison of nearby bytes
@@ -194,8 +197,30 @@ fn sort_by_labels(ids: &mut [u32], series: &[Series]) {
         return;
     }
     let key = |pos: u32| &buf[ends[pos as usize]..ends[pos as usize + 1]];
+    let cmp = |a: &u32, b: &u32| key(*a).cmp(key(*b));
     let mut perm: Vec<u32> = (0..ids.len() as u32).collect();
-    perm.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+    if perm.len() < PARALLEL_SORT {
+        perm.sort_unstable_by(cmp);
+    } else {
+        // Both halves sorted at once, then merged.
+        let (lo, hi) = perm.split_at_mut(ids.len() / 2);
+        crate::parallel::join(|| lo.sort_unstable_by(cmp), || hi.sort_unstable_by(cmp));
+        let (lo, hi) = perm.split_at(ids.len() / 2);
+        let mut merged = Vec::with_capacity(perm.len());
+        let (mut i, mut j) = (0, 0);
+        while i < lo.len() && j < hi.len() {
+            if cmp(&hi[j], &lo[i]).is_lt() {
+                merged.push(hi[j]);
+                j += 1;
+            } else {
+                merged.push(lo[i]);
+                i += 1;
+            }
+        }
+        merged.extend_from_slice(&lo[i..]);
+        merged.extend_from_slice(&hi[j..]);
+        perm = merged;
+    }
     let sorted: Vec<u32> = perm.iter().map(|&p| ids[p as usize]).collect();
     ids.copy_from_slice(&sorted);
 }
@@ -299,6 +324,19 @@ impl MemStore {
     pub fn insert_many(&mut self, labels: &Labels, samples: impl IntoIterator<Item = Sample>) {
         let id = self.series_id(labels);
         let s = &mut self.series[id].samples;
+        let samples = samples.into_iter();
+        if s.is_empty() {
+            // A new series (bulk loading): one exact allocation, and in time
+            // order, as files usually are, no search either.
+            s.extend(samples);
+            if !s.windows(2).all(|w| w[0].t < w[1].t) {
+                let unsorted = std::mem::take(s);
+                for x in unsorted {
+                    insert_sample(s, x);
+                }
+            }
+            return;
+        }
         for x in samples {
             insert_sample(s, x);
         }
@@ -728,8 +766,15 @@ mod tests {
     /// including label sets that are prefixes of others and NUL bytes.
     #[test]
     fn large_batches_sort_like_label_sets() {
+        // One batch sorted in one piece, one in two halves merged.
+        for n in [3000u32, PARALLEL_SORT as u32 + 5000] {
+            large_batch_sorts_like_label_sets(n);
+        }
+    }
+
+    fn large_batch_sorts_like_label_sets(n: u32) {
         let mut series = Vec::new();
-        for i in 0..3000u32 {
+        for i in 0..n {
             let mut pairs = vec![("__name__", format!("m{}", i % 7))];
             if i % 3 != 0 {
                 pairs.push(("a", format!("{}", (i * 7919) % 1000)));

@@ -165,6 +165,30 @@ impl Engine {
     }
 }
 
+/// The metric names `expr` can read: `None` when a selector names no
+/// single metric (`{job="x"}`, `{__name__=~"a|b"}`), so it can read any.
+pub fn read_metric_names(expr: &Expr) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    let mut any = false;
+    let _ = walk(expr, &mut |e| {
+        let vs = match e {
+            Expr::VectorSelector(vs) => vs,
+            Expr::MatrixSelector(ms) => &ms.vs,
+            _ => return Ok(()),
+        };
+        let by_matcher = vs.matchers.matchers.iter().find_map(|m| {
+            (m.name == METRIC_NAME && matches!(m.op, promql_parser::label::MatchOp::Equal))
+                .then(|| m.value.clone())
+        });
+        match vs.name.clone().or(by_matcher) {
+            Some(n) => names.push(n),
+            None => any = true,
+        }
+        Ok(())
+    });
+    (!any).then_some(names)
+}
+
 /// Calls `f` on every node of `expr`, parents first.
 fn walk(expr: &Expr, f: &mut dyn FnMut(&Expr) -> Result<(), EvalError>) -> Result<(), EvalError> {
     f(expr)?;
@@ -285,6 +309,58 @@ fn finish_matrix(series: Vec<RangeSeries>) -> Result<Vec<RangeSeries>, EvalError
         return Err(EvalError::Execution(DUPLICATE_LABELSET.into()));
     }
     Ok(out)
+}
+
+/// Selections at least this large are read by two threads in
+/// [`Evaluator::rate_over_store`].
+const PARALLEL_SERIES: usize = 16_384;
+
+/// What one part of a selection gives in [`Evaluator::rate_over_store`].
+struct RateChunk {
+    /// `(position in the selection, value)`.
+    values: Vec<(u32, f64)>,
+    /// Most samples in one window, and the series with any (for the
+    /// sample limit).
+    largest: usize,
+    loaded: usize,
+    annotations: Annotations,
+}
+
+/// `rate`-like results of `series` (each with its position in the
+/// selection) over `(mint, maxt]`. `name` is the selector's metric name, if
+/// it has one.
+fn rate_chunk(
+    series: &[(u32, &Series)],
+    name: Option<&str>,
+    kind: functions::RateKind,
+    mint: i64,
+    maxt: i64,
+) -> RateChunk {
+    let mut state = functions::RateState::new(kind, mint, maxt);
+    let mut annotations = Annotations::default();
+    let mut values = Vec::with_capacity(series.len());
+    let mut largest = 0;
+    let mut loaded = 0;
+    let mut buf = Vec::new();
+    for &(pos, s) in series {
+        let points = selector::window(&s.samples, mint, maxt, &mut buf);
+        if points.is_empty() {
+            continue;
+        }
+        largest = largest.max(points.len());
+        loaded += 1;
+        // A selector with a metric name selects only series of that name.
+        let name = || name.or_else(|| s.labels.get(METRIC_NAME));
+        if let Some(v) = state.series_named(name, points, &mut annotations) {
+            values.push((pos, v));
+        }
+    }
+    RateChunk {
+        values,
+        largest,
+        loaded,
+        annotations,
+    }
 }
 
 /// State of one query evaluation.
@@ -424,35 +500,54 @@ impl<'a> Evaluator<'a> {
         let ref_t = selector::at_ms(&ms.vs.at, self.start, self.end).unwrap_or(t)
             - selector::offset_ms(&ms.vs.offset);
         let range = selector::duration_ms(&ms.range);
-        let (largest, count) = series.iter().fold((0, 0), |(largest, count), s| {
-            match selector::count_in(&s.samples, ref_t - range, ref_t) {
-                0 => (largest, count),
-                n => (largest.max(n), count + 1),
+        let name = ms.vs.name.as_deref();
+        // Series in memory order: their samples were allocated in that
+        // order, so the reads run ahead of each other instead of missing
+        // the cache once per series. Without a metric name the annotations
+        // depend on the order, so the selection's order is kept.
+        let mut order: Vec<(u32, &Series)> = (0u32..).zip(series.iter().copied()).collect();
+        if name.is_some() {
+            order.sort_unstable_by_key(|&(_, s)| s as *const Series as usize);
+        }
+        let chunk = |part: &[(u32, &Series)]| rate_chunk(part, name, kind, ref_t - range, ref_t);
+        // Two threads halve a large selection's reads. The halves keep their
+        // order, so the annotations are the same as from one pass.
+        let parts = if order.len() >= PARALLEL_SERIES {
+            let (a, b) = order.split_at(order.len() / 2);
+            let (a, b) = crate::parallel::join(|| chunk(a), || chunk(b));
+            vec![a, b]
+        } else {
+            vec![chunk(&order)]
+        };
+        // The sample limit counts the largest window plus the output, as
+        // Prometheus holds one series' points at a time.
+        let largest = parts.iter().map(|p| p.largest).max().unwrap_or(0);
+        let loaded: usize = parts.iter().map(|p| p.loaded).sum();
+        self.check_samples(largest + loaded)?;
+        let mut values = vec![None; series.len()];
+        for p in parts {
+            for (pos, v) in p.values {
+                values[pos as usize] = Some(v);
             }
-        });
-        self.check_samples(largest + count)?;
-        let mut state = functions::RateState::new(kind, ref_t - range, ref_t);
-        let mut out = Vec::with_capacity(count);
-        let mut buf = Vec::new();
-        for &s in series.iter() {
-            let points = selector::window(&s.samples, ref_t - range, ref_t, &mut buf);
-            if points.is_empty() {
-                continue;
+            for m in p.annotations.warnings {
+                self.annotations.warn(m);
             }
-            // A selector with a metric name selects only series of that name.
-            let name = || match &ms.vs.name {
-                Some(n) => Some(n.as_str()),
-                None => s.labels.get(METRIC_NAME),
-            };
-            if let Some(v) = state.series_named(name, points, &mut self.annotations) {
-                out.push(ESample {
-                    labels: Cow::Borrowed(&s.labels),
-                    t,
-                    v,
-                    drop_name: true,
-                });
+            for m in p.annotations.infos {
+                self.annotations.info(m);
             }
         }
+        let out = series
+            .iter()
+            .zip(values)
+            .filter_map(|(&s, v)| {
+                Some(ESample {
+                    labels: Cow::Borrowed(&s.labels),
+                    t,
+                    v: v?,
+                    drop_name: true,
+                })
+            })
+            .collect();
         Ok(EValue::Vector(out))
     }
 

@@ -17,7 +17,7 @@ mod tests;
 pub mod value;
 mod xxhash;
 
-pub use engine::{Engine, EngineOptions};
+pub use engine::{read_metric_names, Engine, EngineOptions};
 pub use value::{Annotations, EvalError, QueryOutput, QueryValue, RangeSeries, VSample};
 
 /// Parses a PromQL expression with the crate's parser, mapping its error text.

@@ -125,19 +125,6 @@ pub(crate) fn samples_in(samples: &[Sample], mint: i64, maxt: i64) -> Vec<Sample
         .collect()
 }
 
-/// The number of samples in `(mint, maxt]` without stale markers.
-pub(crate) fn count_in(samples: &[Sample], mint: i64, maxt: i64) -> usize {
-    let lo = samples.partition_point(|s| s.t <= mint);
-    let hi = samples.partition_point(|s| s.t <= maxt);
-    if lo >= hi {
-        return 0;
-    }
-    samples[lo..hi]
-        .iter()
-        .filter(|s| !is_stale_nan(s.v))
-        .count()
-}
-
 /// The samples in `(mint, maxt]` without stale markers, borrowed from
 /// `samples` unless a stale marker has to be skipped (then copied to `buf`).
 pub(crate) fn window<'s>(

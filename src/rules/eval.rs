@@ -72,47 +72,170 @@ pub fn eval_group(
         .resize_with(group.rules.len(), RuleRunState::default);
     let query_ts = ts - group.query_offset();
     let mut out = GroupOutcome::default();
-    for (i, rule) in group.rules.iter().enumerate() {
-        let rs = &mut state.rules[i];
-        let produced = match rule {
-            Rule::Recording(r) => eval_recording(r, group.limit, ctx, query_ts),
-            Rule::Alerting(a) => {
-                eval_alerting(a, group.limit, rs, ctx, ts, query_ts).map(|(v, tr)| {
-                    out.transitions.extend(tr.into_iter().map(|t| (i, t)));
-                    v
-                })
+    for batch in independent_batches(group) {
+        let produced = produce_batch(group, batch.clone(), state, ctx, ts, query_ts);
+        for (i, produced) in batch.zip(produced) {
+            let rule = &group.rules[i];
+            let rs = &mut state.rules[i];
+            let err = |message: String| RuleEvalError {
+                file: group.file.clone(),
+                group: group.name.clone(),
+                rule: rule.name().to_string(),
+                index: i,
+                at: ts,
+                message,
+            };
+            let samples = match produced {
+                Ok((s, transitions)) => {
+                    out.transitions
+                        .extend(transitions.into_iter().map(|t| (i, t)));
+                    s
+                }
+                Err(e) => {
+                    out.errors.push(err(e));
+                    continue;
+                }
+            };
+            let mut written = HashSet::with_capacity(samples.len());
+            for (labels, v) in samples {
+                if let Err(e) = ctx.appender.append(&labels, query_ts, v) {
+                    out.errors.push(err(e.to_string()));
+                    continue;
+                }
+                written.insert(labels);
             }
-        };
-        let err = |message: String| RuleEvalError {
-            file: group.file.clone(),
-            group: group.name.clone(),
-            rule: rule.name().to_string(),
-            index: i,
-            at: ts,
-            message,
-        };
-        let samples = match produced {
-            Ok(s) => s,
-            Err(e) => {
-                out.errors.push(err(e));
-                continue;
+            for gone in rs.last_series.difference(&written) {
+                // Best effort, as in Prometheus: another rule may own the series.
+                let _ = ctx.appender.append(gone, query_ts, STALE_NAN);
             }
-        };
-        let mut written = HashSet::with_capacity(samples.len());
-        for (labels, v) in samples {
-            if let Err(e) = ctx.appender.append(&labels, query_ts, v) {
-                out.errors.push(err(e.to_string()));
-                continue;
-            }
-            written.insert(labels);
+            rs.last_series = written;
         }
-        for gone in rs.last_series.difference(&written) {
-            // Best effort, as in Prometheus: another rule may own the series.
-            let _ = ctx.appender.append(gone, query_ts, STALE_NAN);
-        }
-        rs.last_series = written;
     }
     out
+}
+
+/// Runs of consecutive rules none of which reads what an earlier one of
+/// the run writes. The rules of a run can be queried at once; their output
+/// is appended in rule order after the run, before the next run starts, so
+/// every rule still sees every earlier rule's output as in Prometheus.
+fn independent_batches(group: &Group) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut written: HashSet<&str> = HashSet::new();
+    for (i, rule) in group.rules.iter().enumerate() {
+        let reads_written = match rule_reads(rule) {
+            Some(names) => names.iter().any(|n| written.contains(n.as_str())),
+            None => true,
+        };
+        if reads_written && i > start {
+            batches.push(start..i);
+            start = i;
+            written.clear();
+        }
+        match rule {
+            Rule::Recording(r) => {
+                written.insert(&r.name);
+            }
+            Rule::Alerting(_) => {
+                written.extend(["ALERTS", "ALERTS_FOR_STATE"]);
+            }
+        }
+    }
+    if start < group.rules.len() {
+        batches.push(start..group.rules.len());
+    }
+    batches
+}
+
+/// The metric names a rule's evaluation can read; `None` for any. A
+/// template that runs `query` can read anything.
+fn rule_reads(rule: &Rule) -> Option<Vec<String>> {
+    match rule {
+        Rule::Recording(r) => crate::promql::read_metric_names(&r.expr),
+        Rule::Alerting(a) => {
+            let queries = a
+                .labels
+                .iter()
+                .chain(&a.annotations)
+                .any(|(_, t)| t.source().contains("query"));
+            if queries {
+                return None;
+            }
+            crate::promql::read_metric_names(&a.expr)
+        }
+    }
+}
+
+/// What a rule gives before its output is appended: samples and, for an
+/// alerting rule, its state changes.
+type Produced = Result<(Vec<(Labels, f64)>, Vec<Transition>), String>;
+
+/// Queries the rules of `batch` (see [`independent_batches`]) and advances
+/// their alert state, on two threads when the querier allows it.
+fn produce_batch(
+    group: &Group,
+    batch: std::ops::Range<usize>,
+    state: &mut GroupState,
+    ctx: &EvalContext,
+    ts: i64,
+    query_ts: i64,
+) -> Vec<Produced> {
+    let produce = |i: usize, rs: &mut RuleRunState, ctx: &EvalContext| -> Produced {
+        match &group.rules[i] {
+            Rule::Recording(r) => {
+                eval_recording(r, group.limit, ctx, query_ts).map(|s| (s, Vec::new()))
+            }
+            Rule::Alerting(a) => eval_alerting(a, group.limit, rs, ctx, ts, query_ts),
+        }
+    };
+    let rules = &mut state.rules[batch.clone()];
+    let sync = ctx.querier.as_sync();
+    let (Some(querier), true) = (sync, rules.len() > 1 && crate::parallel::cores() > 1) else {
+        return batch
+            .zip(rules.iter_mut())
+            .map(|(i, rs)| produce(i, rs, ctx))
+            .collect();
+    };
+    // Two workers take the next rule in turn, so a slow rule does not hold
+    // up the ones after it.
+    let slots: Vec<std::sync::Mutex<(&mut RuleRunState, Option<Produced>)>> = rules
+        .iter_mut()
+        .map(|rs| std::sync::Mutex::new((rs, None)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (labels, url) = (&ctx.external_labels, &ctx.external_url);
+    let work = || {
+        let ctx = EvalContext {
+            querier,
+            appender: &NoAppend,
+            external_labels: labels.clone(),
+            external_url: url.clone(),
+        };
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = slots.get(k) else { break };
+            let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let (rs, out) = &mut *slot;
+            *out = Some(produce(batch.start + k, rs, &ctx));
+        }
+    };
+    crate::parallel::join(work, work);
+    slots
+        .into_iter()
+        .map(|slot| {
+            let (_, out) = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+            out.unwrap_or_else(|| Err("rule was not evaluated".into()))
+        })
+        .collect()
+}
+
+/// Rule queries never append; appends happen after the batch.
+struct NoAppend;
+
+impl Appender for NoAppend {
+    fn append(&self, _: &Labels, _: i64, _: f64) -> Result<(), QueryError> {
+        Err(QueryError::Append("appending during a query".into()))
+    }
 }
 
 /// Runs the rule's query; a scalar counts as one sample without labels.
@@ -243,4 +366,161 @@ fn eval_alerting(
         series.push((f, al.active_at.div_euclid(1000) as f64));
     }
     Ok((series, transitions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasource::EmbeddedQuerier;
+    use crate::model::MemStore;
+    use crate::promql::{Engine, QueryOutput};
+    use crate::rules::parse_rule_file;
+
+    fn group(src: &str) -> Group {
+        let mut f = parse_rule_file("r.yaml", src).unwrap();
+        f.groups.remove(0)
+    }
+
+    #[test]
+    fn batches_break_before_a_rule_that_reads_an_earlier_output() {
+        let g = group(
+            r#"groups:
+- name: g
+  rules:
+  - record: a:sum
+    expr: sum(x)
+  - record: b:sum
+    expr: sum(y)
+  - record: c:ratio
+    expr: a:sum / b:sum
+  - alert: High
+    expr: x > 1
+  - alert: Many
+    expr: count(ALERTS) > 3
+  - record: d
+    expr: sum(x)
+  - record: e
+    expr: '{job="j"}'
+  - record: f
+    expr: sum(x)
+  - alert: Q
+    expr: x > 0
+    annotations: {s: '{{ query "x" }}'}
+  - record: g
+    expr: sum(x)
+"#,
+        );
+        // c reads a; Many reads ALERTS; e and Q can read anything.
+        assert_eq!(independent_batches(&g), vec![0..2, 2..4, 4..6, 6..8, 8..10]);
+    }
+
+    /// The embedded querier without [`Querier::as_sync`]: rules one at a time.
+    struct OneAtATime(EmbeddedQuerier);
+
+    impl Querier for OneAtATime {
+        fn instant(
+            &self,
+            e: &promql_parser::parser::Expr,
+            s: &str,
+            t: i64,
+        ) -> Result<QueryOutput, QueryError> {
+            self.0.instant(e, s, t)
+        }
+    }
+
+    impl Appender for OneAtATime {
+        fn append(&self, l: &Labels, t: i64, v: f64) -> Result<(), QueryError> {
+            self.0.append(l, t, v)
+        }
+    }
+
+    #[test]
+    fn rules_run_side_by_side_give_what_one_at_a_time_gives() {
+        let g = group(
+            r#"groups:
+- name: g
+  rules:
+  - record: job:x:sum
+    expr: sum by (job) (x)
+  - record: job:y:sum
+    expr: sum by (job) (y)
+  - record: job:xy:ratio
+    expr: job:x:sum / job:y:sum
+  - alert: RatioHigh
+    expr: job:xy:ratio > 1
+    for: 1m
+  - alert: XHigh
+    expr: x > 5
+    annotations: {v: '{{ $value }} on {{ $labels.i }}'}
+  - alert: Broken
+    expr: x + on(job) y
+  - record: ratio:count
+    expr: count(job:xy:ratio)
+  - alert: AlertsMany
+    expr: count(ALERTS) > 2
+"#,
+        );
+        let mut store = MemStore::new();
+        for (i, job) in (0..40).map(|i| (i, format!("j{}", i % 4))) {
+            for t in 0..4 {
+                let x = Labels::from_pairs([
+                    ("__name__", "x"),
+                    ("job", job.as_str()),
+                    ("i", &i.to_string()),
+                ]);
+                let y = Labels::from_pairs([
+                    ("__name__", "y"),
+                    ("job", job.as_str()),
+                    ("i", &i.to_string()),
+                ]);
+                store.insert(&x, t * 60_000, f64::from(i % 9 + t as i32));
+                store.insert(&y, t * 60_000, f64::from(i % 5 + 1));
+            }
+        }
+        let parallel = EmbeddedQuerier::new(store.clone(), Engine::default());
+        let serial = OneAtATime(EmbeddedQuerier::new(store, Engine::default()));
+        assert!(parallel.as_sync().is_some() && serial.as_sync().is_none());
+        let run = |q: &dyn Querier, a: &dyn Appender| {
+            let ctx = EvalContext {
+                querier: q,
+                appender: a,
+                external_labels: Labels::new(),
+                external_url: String::new(),
+            };
+            let mut state = GroupState::default();
+            let mut outcomes = Vec::new();
+            for t in 0..4 {
+                let o = eval_group(&g, &mut state, &ctx, t * 60_000);
+                outcomes.push(format!("{:?} {:?}", o.transitions, o.errors));
+            }
+            (
+                outcomes,
+                format!(
+                    "{:?}",
+                    state.rules.iter().map(|r| &r.alerts).collect::<Vec<_>>()
+                ),
+            )
+        };
+        let a = run(&parallel, &parallel);
+        let b = run(&serial, &serial);
+        assert_eq!(a, b);
+        // The run did something: alerts fired, the bad rule failed each time.
+        assert!(
+            a.1.contains("RatioHigh") && a.1.contains("XHigh") && a.1.contains("AlertsMany"),
+            "{}",
+            a.1
+        );
+        assert_eq!(a.0.iter().filter(|o| o.contains("Broken")).count(), 4);
+        let (sp, ss) = (parallel.into_store(), serial.0.into_store());
+        let dump = |s: &MemStore| {
+            let mut v: Vec<String> = s
+                .series()
+                .iter()
+                .map(|x| format!("{} {:?}", x.labels, x.samples))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(dump(&sp), dump(&ss));
+    }
 }

@@ -74,7 +74,10 @@ pub fn load_into(
             // grows, so the two never peak together.
             drop(content);
             for s in parsed {
-                let samples = s.samples.into_iter().map(|(t, v, _)| Sample { t, v });
+                let samples = s.samples.into_iter().map(|(t, v, _)| Sample {
+                    t: t.unwrap_or(at),
+                    v,
+                });
                 store.insert_many(&s.labels, samples);
             }
         }
@@ -113,7 +116,7 @@ pub fn parse_file_as(
         let mut rows: Vec<(usize, Labels, Timestamp, f64)> = Vec::new();
         for s in parse_exposition_as(path, content, format, at, extra_labels)? {
             for (t, v, line) in s.samples {
-                rows.push((line, s.labels.clone(), t, v));
+                rows.push((line, s.labels.clone(), t.unwrap_or(at), v));
             }
         }
         rows.sort_unstable_by_key(|r| r.0);
@@ -145,12 +148,10 @@ pub fn parse_file_as(
     Ok(out)
 }
 
-/// One series of a text or OpenMetrics file after the snapshot time and
-/// `--label` labels were applied: `(t, v, line)` in line order.
-struct FileSeries {
-    labels: Labels,
-    samples: Vec<(Timestamp, f64, usize)>,
-}
+/// One series of a text or OpenMetrics file after the `--label` labels
+/// were applied: `(t, v, line)` in line order, `t` `None` for the
+/// snapshot's time.
+type FileSeries = exposition::ParsedSeries;
 
 /// Parses a text or OpenMetrics file by series (see
 /// [`exposition::parse_series`]) and checks that no series has two samples
@@ -188,51 +189,21 @@ fn parse_exposition_as(
         line: e.line,
         msg: e.msg,
     })?;
-    let mut series: Vec<FileSeries> = Vec::with_capacity(parsed.len());
-    if extra_labels.is_empty() {
-        for p in parsed {
-            series.push(FileSeries {
-                labels: p.labels,
-                samples: p
-                    .samples
-                    .into_iter()
-                    .map(|(t, v, n)| (t.unwrap_or(at), v, n))
-                    .collect(),
-            });
-        }
+    let series = if extra_labels.is_empty() {
+        parsed
     } else {
-        // Added labels can make two series of the file one.
-        let mut index: HashMap<Labels, usize> = HashMap::new();
-        for p in parsed {
-            let mut labels = p.labels;
-            add_extra_labels(&mut labels, extra_labels);
-            let samples = p
-                .samples
-                .into_iter()
-                .map(|(t, v, n)| (t.unwrap_or(at), v, n));
-            match index.get(&labels) {
-                Some(&i) => {
-                    series[i].samples.extend(samples);
-                    series[i].samples.sort_by_key(|s| s.2);
-                }
-                None => {
-                    index.insert(labels.clone(), series.len());
-                    series.push(FileSeries {
-                        labels,
-                        samples: samples.collect(),
-                    });
-                }
-            }
-        }
-    }
+        with_extra_labels(parsed, extra_labels)
+    };
     // (line, first line, series, t) of the earliest repeated time.
     let mut first_dup: Option<(usize, usize, usize, Timestamp)> = None;
     for (i, s) in series.iter().enumerate() {
-        if s.samples.windows(2).all(|w| w[0].0 < w[1].0) {
+        let t = |k: usize| s.samples[k].0.unwrap_or(at);
+        if (1..s.samples.len()).all(|k| t(k - 1) < t(k)) {
             continue;
         }
         let mut seen: HashMap<Timestamp, usize> = HashMap::with_capacity(s.samples.len());
         for &(t, _, line) in &s.samples {
+            let t = t.unwrap_or(at);
             if let Some(first) = seen.insert(t, line) {
                 if first_dup.is_none_or(|d| line < d.0) {
                     first_dup = Some((line, first, i, t));
@@ -250,6 +221,26 @@ fn parse_exposition_as(
         ));
     }
     Ok(series)
+}
+
+/// Adds `--label` labels, which can make two series of a file one.
+fn with_extra_labels(parsed: Vec<FileSeries>, extra_labels: &Labels) -> Vec<FileSeries> {
+    let mut series: Vec<FileSeries> = Vec::with_capacity(parsed.len());
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    for mut p in parsed {
+        add_extra_labels(&mut p.labels, extra_labels);
+        match index.get(&p.labels) {
+            Some(&i) => {
+                series[i].samples.append(&mut p.samples);
+                series[i].samples.sort_by_key(|s| s.2);
+            }
+            None => {
+                index.insert(p.labels.clone(), series.len());
+                series.push(p);
+            }
+        }
+    }
+    series
 }
 
 /// Like Prometheus's external labels: data that has the label keeps it.

@@ -425,3 +425,107 @@ fn name_in_braces_via_name_label() {
     let got = parse_ok("{__name__=\"up\",job=\"a\"} 1\n", Format::Text);
     assert_eq!(got[0].0, r#"up{job="a"}"#);
 }
+
+/// A file above the two-thread threshold: `families` histogram and counter
+/// families with `series` series of two samples each.
+fn large_om(families: usize, series: usize) -> String {
+    let mut s = String::new();
+    for f in 0..families {
+        s.push_str(&format!("# HELP req{f} Requests.\n# TYPE req{f} counter\n"));
+        for i in 0..series {
+            for t in [60, 120] {
+                s.push_str(&format!(
+                    "req{f}_total{{instance=\"host-{i}:9100\",job=\"j{}\"}} {} {t}\n",
+                    i % 7,
+                    i + t
+                ));
+            }
+        }
+        s.push_str(&format!("# TYPE lat{f} histogram\n"));
+        for le in ["0.1", "1", "+Inf"] {
+            s.push_str(&format!("lat{f}_bucket{{le=\"{le}\"}} 3 60\n"));
+        }
+    }
+    s.push_str("# EOF\n");
+    assert!(s.len() >= PARALLEL_BYTES, "{} bytes", s.len());
+    s
+}
+
+fn two_cores() -> bool {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
+}
+
+#[test]
+fn halves_parse_like_one_pass() {
+    let src = large_om(40, 1200);
+    let whole = parse_part(&src, Format::OpenMetrics, Part::Whole)
+        .unwrap()
+        .0;
+    if two_cores() {
+        let halves = parse_halves(&src, Format::OpenMetrics).expect("split in two");
+        assert_eq!(halves, whole);
+    }
+    assert_eq!(parse_series(&src, Format::OpenMetrics).unwrap(), whole);
+    // `le` of the histograms in the second half is normalised too.
+    let last = whole.last().unwrap();
+    assert_eq!(last.labels.get("le"), Some("+Inf"));
+    assert!(whole.iter().any(|s| s.labels.get("le") == Some("1.0")));
+}
+
+#[test]
+fn an_error_in_the_second_half_names_its_line() {
+    let mut src = large_om(40, 1200);
+    let lines: Vec<&str> = src.lines().collect();
+    let bad = lines.len() - 10;
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[bad - 1] = "req39_total{instance=\"x\" 1".into();
+    src = edited.join("\n") + "\n";
+    let e = parse_series(&src, Format::OpenMetrics).unwrap_err();
+    assert_eq!(e.line, bad, "{}", e.msg);
+    let Err(one_pass) = parse_part(&src, Format::OpenMetrics, Part::Whole) else {
+        panic!("one pass accepted the bad line");
+    };
+    assert_eq!(e, one_pass);
+}
+
+#[test]
+fn metadata_across_the_halves_is_checked_as_in_one_pass() {
+    // The first family's TYPE repeated at the end: only one pass sees both.
+    let src = large_om(40, 1200).replace("# EOF\n", "# TYPE req0 counter\n# EOF\n");
+    let e = parse_series(&src, Format::OpenMetrics).unwrap_err();
+    assert!(e.msg.contains("second TYPE line"), "{}", e.msg);
+    // A family with samples in both halves (text format allows it) loads as one series.
+    let text = large_om(40, 1200).replace(
+        "# EOF\n",
+        "req0_total{instance=\"host-0:9100\",job=\"j0\"} 9 180\n",
+    );
+    let series = parse_series(&text, Format::Text).unwrap();
+    assert_eq!(
+        series,
+        parse_part(&text, Format::Text, Part::Whole).unwrap().0
+    );
+    assert_eq!(series[0].samples.len(), 3);
+}
+
+#[test]
+fn integer_fast_path_parses_like_the_float_parser() {
+    for s in [
+        "0",
+        "-0",
+        "7",
+        "-7",
+        "000123",
+        "1741078560",
+        "999999999999999",
+        "-999999999999999",
+        "1234567890123456",
+        "9007199254740993",
+    ] {
+        let want: f64 = s.parse().unwrap();
+        let got = parse_float(s).unwrap();
+        assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+    }
+    for s in ["", "-", "1_000", "0x10", "--1", "1-"] {
+        assert_eq!(parse_float(s), None, "{s:?}");
+    }
+}
