@@ -15,7 +15,7 @@ pub struct MemStore {
     /// live only in `series`, so the index costs no second copy of them.
     by_hash: HashMap<u64, HashIds, FxBuild>,
     /// Label name -> value -> ids of the series having that pair, ascending.
-    postings: HashMap<String, HashMap<String, Ids, FxBuild>, FxBuild>,
+    postings: Postings,
     /// Series ids in label-set order, brought up to date on first use after
     /// series were added (see [`MemStore::select_sorted`]).
     label_rank: LabelRank,
@@ -265,33 +265,54 @@ impl MemStore {
         }
         let id = self.series.len();
         let id32 = u32::try_from(id).expect("fewer than 2^32 series");
-        for l in labels {
-            let values = match self.postings.get_mut(l.name.as_str()) {
-                Some(v) => v,
-                None => self.postings.entry(l.name.clone()).or_default(),
-            };
-            match values.get_mut(l.value.as_str()) {
-                Some(ids) => ids.push(id32),
-                None => {
-                    values.insert(l.value.clone(), vec![id32]);
-                }
-            }
-        }
-        match self.by_hash.get_mut(&hash) {
-            None => {
-                self.by_hash.insert(hash, HashIds::One(id32));
-            }
-            Some(HashIds::One(other)) => {
-                let other = *other;
-                self.by_hash.insert(hash, HashIds::Many(vec![other, id32]));
-            }
-            Some(HashIds::Many(ids)) => ids.push(id32),
-        }
+        add_postings(&mut self.postings, labels, id32);
+        add_hash(&mut self.by_hash, hash, id32);
         self.series.push(Series {
             labels: labels.clone(),
             samples: Vec::new(),
         });
         id
+    }
+
+    /// A store of `series`, whose label sets must be distinct (a parsed
+    /// file's series are). The hash index and the postings are built on
+    /// two threads: bulk loading a large snapshot spent most of its
+    /// single-threaded time here.
+    pub fn from_distinct_series(mut series: Vec<Series>) -> MemStore {
+        assert!(
+            u32::try_from(series.len()).is_ok(),
+            "fewer than 2^32 series"
+        );
+        for s in &mut series {
+            if !s.samples.windows(2).all(|w| w[0].t < w[1].t) {
+                let unsorted = std::mem::take(&mut s.samples);
+                for x in unsorted {
+                    insert_sample(&mut s.samples, x);
+                }
+            }
+        }
+        let (by_hash, postings) = crate::parallel::join(
+            || {
+                let mut by_hash = HashMap::default();
+                for (id, s) in series.iter().enumerate() {
+                    add_hash(&mut by_hash, hash_labels(&s.labels), id as u32);
+                }
+                by_hash
+            },
+            || {
+                let mut postings = HashMap::default();
+                for (id, s) in series.iter().enumerate() {
+                    add_postings(&mut postings, &s.labels, id as u32);
+                }
+                postings
+            },
+        );
+        MemStore {
+            series,
+            by_hash,
+            postings,
+            ..MemStore::default()
+        }
     }
 
     /// Appends one sample. A sample at the same time as the last one replaces
@@ -487,6 +508,38 @@ impl MemStore {
         let mut v: Vec<String> = self.postings.keys().cloned().collect();
         v.sort();
         v
+    }
+}
+
+type Postings = HashMap<String, HashMap<String, Ids, FxBuild>, FxBuild>;
+
+/// Adds series `id` to the postings of each of its label pairs.
+fn add_postings(postings: &mut Postings, labels: &Labels, id: u32) {
+    for l in labels {
+        let values = match postings.get_mut(l.name.as_str()) {
+            Some(v) => v,
+            None => postings.entry(l.name.clone()).or_default(),
+        };
+        match values.get_mut(l.value.as_str()) {
+            Some(ids) => ids.push(id),
+            None => {
+                values.insert(l.value.clone(), vec![id]);
+            }
+        }
+    }
+}
+
+/// Adds series `id` under its label-set hash.
+fn add_hash(by_hash: &mut HashMap<u64, HashIds, FxBuild>, hash: u64, id: u32) {
+    match by_hash.get_mut(&hash) {
+        None => {
+            by_hash.insert(hash, HashIds::One(id));
+        }
+        Some(HashIds::One(other)) => {
+            let other = *other;
+            by_hash.insert(hash, HashIds::Many(vec![other, id]));
+        }
+        Some(HashIds::Many(ids)) => ids.push(id),
     }
 }
 
@@ -801,6 +854,63 @@ mod tests {
             samples: Vec::new(),
         });
         check(&series);
+    }
+
+    #[test]
+    fn a_store_from_distinct_series_is_the_store_built_one_by_one() {
+        let mut one_by_one = MemStore::new();
+        let mut series = Vec::new();
+        for i in 0..500u32 {
+            let labels = l(&[
+                ("__name__", if i % 3 == 0 { "a" } else { "b" }),
+                ("job", &format!("j{}", i % 7)),
+                ("i", &i.to_string()),
+            ]);
+            // Out of order for some series: both ways sort them.
+            let ts: Vec<i64> = if i % 5 == 0 {
+                vec![30, 10, 20]
+            } else {
+                vec![10, 20, 30]
+            };
+            let samples: Vec<Sample> = ts
+                .iter()
+                .map(|&t| Sample {
+                    t,
+                    v: f64::from(i) + t as f64,
+                })
+                .collect();
+            one_by_one.insert_many(&labels, samples.clone());
+            series.push(Series { labels, samples });
+        }
+        let bulk = MemStore::from_distinct_series(series);
+        let dump = |s: &MemStore, m: &[Matcher]| {
+            s.select_sorted(m)
+                .iter()
+                .map(|x| format!("{} {:?}", x.labels, x.samples))
+                .collect::<Vec<_>>()
+        };
+        let m = |n: &str, op: MatchOp, v: &str| Matcher::new(n, op, v).unwrap();
+        for sel in [
+            vec![m("__name__", MatchOp::Equal, "a")],
+            vec![
+                m("job", MatchOp::Equal, "j3"),
+                m("i", MatchOp::Regex, "1.*"),
+            ],
+            vec![
+                m("__name__", MatchOp::NotEqual, "a"),
+                m("job", MatchOp::NotRegex, "j[0-4]"),
+            ],
+        ] {
+            let got = dump(&bulk, &sel);
+            assert!(!got.is_empty());
+            assert_eq!(got, dump(&one_by_one, &sel));
+        }
+        assert_eq!(bulk.label_names(), one_by_one.label_names());
+        // A later insert finds the bulk-loaded series in the hash index.
+        let mut bulk = bulk;
+        let first = one_by_one.series()[0].labels.clone();
+        bulk.insert(&first, 40, 1.0);
+        assert_eq!(bulk.len(), 500);
     }
 
     #[test]

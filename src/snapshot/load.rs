@@ -4,7 +4,7 @@
 use super::exposition::{self, Format};
 use super::json::{self, JsonError};
 use super::{SnapshotError, SnapshotSpec};
-use crate::model::{Labels, MemStore, Sample, Timestamp};
+use crate::model::{Labels, MemStore, Sample, Series, Timestamp};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -73,12 +73,26 @@ pub fn load_into(
             // The series own their labels: free the text before the store
             // grows, so the two never peak together.
             drop(content);
-            for s in parsed {
-                let samples = s.samples.into_iter().map(|(t, v, _)| Sample {
+            let samples = |s: Vec<(Option<Timestamp>, f64, usize)>| {
+                s.into_iter().map(move |(t, v, _)| Sample {
                     t: t.unwrap_or(at),
                     v,
-                });
-                store.insert_many(&s.labels, samples);
+                })
+            };
+            if store.is_empty() {
+                // A file's series are distinct: no lookups needed.
+                let series = parsed
+                    .into_iter()
+                    .map(|s| Series {
+                        labels: s.labels,
+                        samples: samples(s.samples).collect(),
+                    })
+                    .collect();
+                *store = MemStore::from_distinct_series(series);
+                continue;
+            }
+            for s in parsed {
+                store.insert_many(&s.labels, samples(s.samples));
             }
         }
     }
