@@ -477,9 +477,13 @@ mod tests {
                 store.insert(&y, t * 60_000, f64::from(i % 5 + 1));
             }
         }
-        let parallel = EmbeddedQuerier::new(store.clone(), Engine::default());
+        let parallel = EmbeddedQuerier::new(store.clone(), Engine::default()).parallel_from(0);
         let serial = OneAtATime(EmbeddedQuerier::new(store, Engine::default()));
         assert!(parallel.as_sync().is_some() && serial.as_sync().is_none());
+        // A store this small is not worth a second thread by default.
+        assert!(EmbeddedQuerier::new(MemStore::new(), Engine::default())
+            .as_sync()
+            .is_none());
         let run = |q: &dyn Querier, a: &dyn Appender| {
             let ctx = EvalContext {
                 querier: q,
